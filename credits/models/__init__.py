@@ -1,0 +1,22 @@
+from .config import CurrencyUnit, GrowthMarket, PointsRate, ProgramSettings, QualifyingAction, Tier
+from .data import Activity, Deal, ImportedEvent, ImportJob
+from .results import CountedDay, CreditLine, DayResult, EngineState, RecomputeRun, Standing
+
+__all__ = [
+    "Activity",
+    "CountedDay",
+    "CreditLine",
+    "CurrencyUnit",
+    "DayResult",
+    "Deal",
+    "EngineState",
+    "GrowthMarket",
+    "ImportJob",
+    "ImportedEvent",
+    "PointsRate",
+    "ProgramSettings",
+    "QualifyingAction",
+    "RecomputeRun",
+    "Standing",
+    "Tier",
+]

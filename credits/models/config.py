@@ -1,0 +1,136 @@
+"""Program rules that staff edit in the admin (SPEC §3, every number marked configurable)."""
+
+from datetime import date
+
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from partnercredit.fields import Hundredths
+
+TOOLS = [
+    "blog", "website_page", "landing_page", "email", "social", "workflow", "form", "list", "cta",
+    "report", "dashboard", "sequence", "chatflow", "ads", "crm", "account",
+]  # fmt: skip
+ACTIONS = ["publish", "send", "create", "edit", "delete", "view", "export", "login"]
+
+
+class ProgramSettings(models.Model):
+    """The single row of program-wide numbers."""
+
+    grace_days = models.PositiveIntegerField(
+        default=60, help_text="Days of credit after the last counted qualifying activity."
+    )
+    sold_window_months = models.PositiveIntegerField(
+        default=12, help_text="Months a closed deal earns sold points."
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "program settings"
+
+    def __str__(self) -> str:
+        return f"Grace {self.grace_days} days, sold window {self.sold_window_months} months"
+
+    @classmethod
+    def load(cls) -> "ProgramSettings":
+        obj, _ = cls.objects.get_or_create(pk=1)
+        return obj
+
+
+class QualifyingAction(models.Model):
+    """A (tool, action) pair of the activity catalogue that qualifies."""
+
+    tool = models.CharField(max_length=40)
+    action = models.CharField(max_length=40)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["tool", "action"]
+        constraints = [
+            models.UniqueConstraint(fields=["tool", "action"], name="qualifying_action_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tool}/{self.action}"
+
+
+class CurrencyUnit(models.Model):
+    """How much of a currency makes one unit (one point before multipliers), from a day on."""
+
+    currency = models.CharField(max_length=3)
+    valid_from = models.DateField()
+    amount = Hundredths(help_text="Amount of this currency per unit, e.g. USD 100.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["currency", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "valid_from"], name="currency_unit_unique"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="currency_unit_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.amount} per unit from {self.valid_from}"
+
+
+class PointsRate(models.Model):
+    """Points per unit for one kind of credit, from a day on."""
+
+    class Kind(models.TextChoices):
+        MANAGED = "managed", "Managed"
+        SOURCED = "sourced", "Sold (sourced)"
+        ASSISTED = "assisted", "Sold (assisted)"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    valid_from = models.DateField(default=date(2000, 1, 1))
+    points_per_unit = Hundredths()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["kind", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "valid_from"], name="points_rate_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.points_per_unit} per unit from {self.valid_from}"
+
+
+class GrowthMarket(models.Model):
+    """A country whose clients earn the growth multiplier."""
+
+    country = models.CharField(max_length=2, unique=True, help_text="ISO 3166 alpha-2")
+    region = models.CharField(max_length=60, blank=True)
+    multiplier = Hundredths(default=2)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["region", "country"]
+
+    def __str__(self) -> str:
+        return f"{self.country} ({self.region}) ×{self.multiplier}"
+
+
+class Tier(models.Model):
+    """A partner tier's minimums, from a day on. Empty minimums are not required."""
+
+    name = models.CharField(max_length=40)
+    rank = models.PositiveSmallIntegerField(help_text="Higher is better.")
+    valid_from = models.DateField(default=date(2000, 1, 1))
+    min_total_points = Hundredths(null=True, blank=True)
+    min_sold_points = Hundredths(null=True, blank=True)
+    min_managed_points = Hundredths(null=True, blank=True)
+    min_activities = models.PositiveIntegerField(null=True, blank=True)
+    activity_window_days = models.PositiveIntegerField(default=30)
+    illustrative = models.BooleanField(
+        default=False, help_text="Set on the shipped defaults: illustrative, not HubSpot's numbers."
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-valid_from", "rank"]
+        constraints = [models.UniqueConstraint(fields=["name", "valid_from"], name="tier_unique")]
+
+    def __str__(self) -> str:
+        label = " (illustrative)" if self.illustrative else ""
+        return f"{self.name}{label} from {self.valid_from}"

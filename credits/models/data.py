@@ -1,0 +1,109 @@
+"""What arrives from the program: activities, sold deals, and the record of imports."""
+
+from django.conf import settings
+from django.db import models
+
+from accounts.models import ClientAccount, Employee, Partner
+from partnercredit.fields import Hundredths
+
+
+class Activity(models.Model):
+    """Something an employee did in a client account. Stored whether or not it qualifies.
+
+    `partner` repeats `employee.partner` (which never changes) so that the engine can group by
+    it without a join; `day` is the calendar day of `at` in the program time zone.
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="activities")
+    client = models.ForeignKey(ClientAccount, on_delete=models.PROTECT, related_name="activities")
+    at = models.DateTimeField()
+    day = models.DateField()
+    tool = models.CharField(max_length=40)
+    action = models.CharField(max_length=40)
+    ref = models.CharField(max_length=200, blank=True)
+    fingerprint = models.UUIDField(unique=True, help_text="Of the ref, or of the whole row.")
+
+    class Meta:
+        verbose_name_plural = "activities"
+        indexes = [
+            models.Index(fields=["day"]),
+            models.Index(fields=["employee", "client", "at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tool}/{self.action} in {self.client_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class Deal(models.Model):
+    """A sold subscription: earns sold points for a window after its close date (SPEC §3.8)."""
+
+    class Kind(models.TextChoices):
+        SOURCED = "sourced", "Sourced"
+        ASSISTED = "assisted", "Assisted"
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="deals")
+    client = models.ForeignKey(ClientAccount, on_delete=models.PROTECT, related_name="deals")
+    closed_on = models.DateField()
+    amount = Hundredths(help_text="MRR sold")
+    currency = models.CharField(max_length=3)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    ref = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-closed_on"]
+        indexes = [models.Index(fields=["closed_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} deal {self.currency} {self.amount} on {self.closed_on}"
+
+
+class ImportedEvent(models.Model):
+    """The fingerprint of every applied non-activity row, so re-imports skip it."""
+
+    fingerprint = models.UUIDField(unique=True)
+    event = models.CharField(max_length=40)
+    at = models.DateTimeField()
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.event} at {self.at}"
+
+
+class ImportJob(models.Model):
+    """An uploaded events file, imported in the background."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    partner = models.ForeignKey(
+        Partner,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Set for a partner admin's upload: only that partner's activities are accepted.",
+    )
+    skip_invalid = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_applied = models.PositiveIntegerField(default=0)
+    rows_duplicate = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} ({self.get_status_display()})"

@@ -1,0 +1,182 @@
+"""What the credit engine computes and stores, per day (SPEC §3, §4)."""
+
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from accounts.models import ClientAccount, Employee, Partner
+from partnercredit.fields import Hundredths
+
+
+class EngineState(models.Model):
+    """The single row that says which days of `CountedDay` are stale.
+
+    Days before `dirty_from` are up to date; any change to activities, access or the catalogue
+    moves `dirty_from` back to the first day it touches and bumps `version`, so that a refresh
+    that raced with it does not mark the change as seen.
+    """
+
+    dirty_from = models.DateField(null=True, blank=True)
+    version = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Stale from {self.dirty_from}" if self.dirty_from else "Up to date"
+
+
+class CountedDay(models.Model):
+    """Per (partner, client, day): the counted qualifying activities — a pre-aggregation.
+
+    `starts_run` is true on the first day of a managed relationship: no counted day within
+    the grace period before it, or an immediate end since the previous counted activity.
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(ClientAccount, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    activities = models.PositiveIntegerField()
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+    last_employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="+")
+    starts_run = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "client", "day"], name="counted_day_unique")
+        ]
+        indexes = [
+            models.Index(fields=["day", "partner", "client"], name="counted_day_by_day"),
+            models.Index(
+                fields=["partner", "client", "day"],
+                condition=Q(starts_run=True),
+                name="counted_day_run_starts",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id}/{self.client_id} {self.day}: {self.activities}"
+
+
+class RecomputeRun(models.Model):
+    """One computation of one day. At most one is queued or running per day."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    day = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    credit_lines = models.PositiveIntegerField(default=0)
+    partners = models.PositiveIntegerField(default=0)
+    warnings = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day"],
+                condition=Q(status__in=["queued", "running"]),
+                name="one_live_run_per_day",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Recompute {self.day} ({self.get_status_display()})"
+
+    @property
+    def progress(self) -> int:
+        """Percent of chunks done; 100 once succeeded."""
+        if self.status == self.Status.SUCCEEDED:
+            return 100
+        if not self.chunks_total:
+            return 0
+        return min(99, 100 * self.chunks_done // (self.chunks_total + 1))
+
+
+class DayResult(models.Model):
+    """The published run of a day: reports read only its rows."""
+
+    day = models.DateField(primary_key=True)
+    run = models.OneToOneField(RecomputeRun, on_delete=models.PROTECT, related_name="+")
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"{self.day} computed {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class CreditLine(models.Model):
+    """A (partner, client) relationship open on `day`, with its share and points."""
+
+    run = models.ForeignKey(RecomputeRun, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(ClientAccount, on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    mrr = Hundredths()
+    partners_sharing = models.PositiveIntegerField()
+    share = Hundredths()
+    points = Hundredths(null=True, blank=True, help_text="Empty: no currency rate in force.")
+    relationship_started = models.DateField()
+    last_qualifying_activity = models.DateField()
+    last_employee = models.ForeignKey(
+        Employee, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    credit_until = models.DateField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["run", "partner"]),
+            models.Index(fields=["run", "client"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.partner_id}/{self.client_id}: {self.share}"
+
+    def days_left(self) -> int:
+        return (self.credit_until - self.day).days
+
+    def at_risk(self, within: int = 14) -> bool:
+        return self.credit_until <= self.day + timedelta(days=within)
+
+
+class Standing(models.Model):
+    """A partner's points and tier on `day`."""
+
+    run = models.ForeignKey(RecomputeRun, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    managed_points = Hundredths()
+    sold_points = Hundredths()
+    total_points = Hundredths()
+    managed_clients = models.PositiveIntegerField()
+    qualifying_activities = models.PositiveIntegerField()
+    tier = models.CharField(max_length=40, blank=True)
+    missing_rate = models.BooleanField(
+        default=False, help_text="Some credit line has no currency rate: its points are missing."
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "partner"])]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.partner_id}: {self.total_points} ({self.tier or 'no tier'})"
+
+
+def day_result(day: date) -> DayResult | None:
+    return DayResult.objects.select_related("run").filter(day=day).first()

@@ -1,0 +1,51 @@
+"""Exact money and points: stored as integer hundredths, handled in Python as Decimal.
+
+Integers keep SQL arithmetic exact on both PostgreSQL and SQLite (SQLite has no decimal type),
+so the credit engine can split and convert in the database without floats.
+"""
+
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import models
+
+HUNDREDTH = Decimal("0.01")
+
+
+def to_hundredths(value: Decimal | int | str) -> int:
+    """Decimal → integer hundredths; refuses values with more than two decimals."""
+    amount = Decimal(value)
+    scaled = amount * 100
+    if scaled != scaled.to_integral_value():
+        raise ValidationError(f"{value} has more than two decimals.")
+    return int(scaled)
+
+
+def from_hundredths(value: int) -> Decimal:
+    return (Decimal(value) / 100).quantize(HUNDREDTH)
+
+
+class Hundredths(models.BigIntegerField):
+    """A Decimal with two places, stored as a BigInteger of hundredths."""
+
+    def from_db_value(self, value, expression, connection):  # noqa: ANN001, ANN201
+        return None if value is None else from_hundredths(value)
+
+    def to_python(self, value):  # noqa: ANN001, ANN201
+        if value is None or isinstance(value, Decimal):
+            return value
+        try:
+            return Decimal(str(value)).quantize(HUNDREDTH)
+        except ArithmeticError as exc:
+            raise ValidationError(f"{value!r} is not a decimal number.") from exc
+
+    def get_prep_value(self, value):  # noqa: ANN001, ANN201
+        if value is None:
+            return None
+        return to_hundredths(value)
+
+    def formfield(self, **kwargs):  # noqa: ANN003, ANN201
+        return forms.DecimalField(
+            max_digits=17, decimal_places=2, required=not self.blank, **kwargs
+        )
