@@ -1,0 +1,73 @@
+"""Writes of incoming program data: activities and sold deals."""
+
+import hashlib
+import uuid
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db import transaction
+
+from accounts.models import ClientAccount, Employee, Partner
+from credits.models import Activity, Deal
+from credits.staleness import mark_stale
+from partnercredit.days import program_day
+
+
+def fingerprint(ref: str, content: Iterable[str]) -> uuid.UUID:
+    """The identity of an imported row: its `ref`, or without one its whole content."""
+    text = f"ref\x1f{ref}" if ref else "row\x1f" + "\x1f".join(content)
+    return uuid.UUID(bytes=hashlib.blake2b(text.encode(), digest_size=16).digest())
+
+
+@transaction.atomic
+def activity_record(
+    *,
+    employee: Employee,
+    client: ClientAccount,
+    at: datetime,
+    tool: str,
+    action: str,
+    ref: str = "",
+) -> Activity:
+    """Store one activity. Whether it counts is decided by the engine, from the state at `at`."""
+    activity = Activity.objects.create(
+        partner_id=employee.partner_id,
+        employee=employee,
+        client=client,
+        at=at,
+        day=program_day(at),
+        tool=tool,
+        action=action,
+        ref=ref,
+        fingerprint=fingerprint(
+            ref, ["activity", at.isoformat(), str(employee.pk), str(client.pk), tool, action]
+        ),
+    )
+    mark_stale(since=activity.day)
+    return activity
+
+
+def deal_record(
+    *,
+    partner: Partner,
+    client: ClientAccount,
+    closed_on: date,
+    amount: Decimal,
+    currency: str,
+    kind: str,
+    ref: str = "",
+) -> Deal:
+    """A closed deal; it earns sold points for the sold-credit window (SPEC §3.8)."""
+    deal = Deal(
+        partner=partner,
+        client=client,
+        closed_on=closed_on,
+        amount=amount,
+        currency=currency.upper(),
+        kind=kind,
+        ref=ref,
+    )
+    deal.full_clean()
+    deal.save()
+    return deal

@@ -1,0 +1,98 @@
+"""Small builders over the real services, with explicit dates (STYLE §10, §12)."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from accounts import services as access
+from accounts.models import ClientAccount, Employee, Partner
+from credits.models import Activity, Deal
+from credits.services import activity_record, deal_record
+
+EPOCH = "2026-01-01"
+
+
+def at(value: str) -> datetime:
+    """'2026-04-03' or '2026-04-03T10:00' in program time → aware datetime."""
+    parsed = datetime.fromisoformat(value)
+    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
+
+
+def make_partner(key: str, name: str = "", joined: str = EPOCH) -> Partner:
+    return access.partner_join(key=key, name=name or f"Partner {key}", at=at(joined))
+
+
+def make_employee(
+    partner: Partner,
+    email: str,
+    *,
+    role: str = "employee",
+    is_client_access_manager: bool = False,
+    user: User | None = None,
+    added: str = EPOCH,
+) -> Employee:
+    employee = access.employee_add(
+        partner=partner,
+        email=email,
+        name=email.split("@")[0].title(),
+        role=role,
+        is_client_access_manager=is_client_access_manager,
+        at=at(added),
+    )
+    if user is not None:
+        employee.user = user
+        employee.save(update_fields=["user"])
+    return employee
+
+
+def make_client(
+    hub_id: str,
+    amount: str = "1000.00",
+    currency: str = "USD",
+    country: str = "US",
+    added: str = EPOCH,
+) -> ClientAccount:
+    return access.client_add(
+        hub_id=hub_id,
+        name=f"Client {hub_id}",
+        country=country,
+        currency=currency,
+        amount=Decimal(amount),
+        at=at(added),
+    )
+
+
+def give_access(employee: Employee, client: ClientAccount, when: str = EPOCH) -> None:
+    """Steps 2 and 3: assign the client and add the seat."""
+    access.client_assign(employee=employee, client=client, at=at(when))
+    access.seat_add(employee=employee, client=client, at=at(when))
+
+
+def act(
+    employee: Employee,
+    client: ClientAccount,
+    when: str,
+    tool: str = "blog",
+    action: str = "publish",
+) -> Activity:
+    return activity_record(employee=employee, client=client, at=at(when), tool=tool, action=action)
+
+
+def deal(
+    partner: Partner,
+    client: ClientAccount,
+    closed: str,
+    amount: str,
+    kind: str = "sourced",
+    currency: str = "USD",
+) -> Deal:
+    return deal_record(
+        partner=partner,
+        client=client,
+        closed_on=date.fromisoformat(closed),
+        amount=Decimal(amount),
+        currency=currency,
+        kind=kind,
+    )

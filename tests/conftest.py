@@ -1,0 +1,75 @@
+"""Test personas (STYLE §10) and small builders.
+
+Three personas: program staff, the partner admin of partner A, and an outsider: the partner
+admin of partner B.
+"""
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from partnercredit.celery import app as celery_app
+from tests.builders import at, make_employee, make_partner
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_eager(settings):  # noqa: ANN001, ANN202
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.AXES_ENABLED = False
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def staff(db) -> User:  # noqa: ANN001
+    """Program staff: a program admin, who may do everything."""
+    user = User.objects.create_user("staff", "staff@program.example", "pw", is_staff=True)
+    user.groups.add(Group.objects.get(name="program admins"))
+    return user
+
+
+@pytest.fixture
+def reviewer(db) -> User:  # noqa: ANN001
+    """Program staff who read everything and change nothing."""
+    user = User.objects.create_user("reviewer", "reviewer@program.example", "pw", is_staff=True)
+    user.groups.add(Group.objects.get(name="credit reviewers"))
+    return user
+
+
+@pytest.fixture
+def partner_a(db):  # noqa: ANN001, ANN201
+    return make_partner("1001", "Alpha Agency")
+
+
+@pytest.fixture
+def partner_b(db):  # noqa: ANN001, ANN201
+    return make_partner("2002", "Beta Bureau")
+
+
+def _admin_user(partner, username: str) -> User:  # noqa: ANN001
+    user = User.objects.create_user(username, f"{username}@example.com", "pw", is_staff=True)
+    make_employee(partner, f"{username}@example.com", role="partner_admin", user=user)
+    return user
+
+
+@pytest.fixture
+def partner_admin(partner_a) -> User:  # noqa: ANN001
+    """The partner admin of partner A."""
+    return _admin_user(partner_a, "alice")
+
+
+@pytest.fixture
+def outsider(partner_b) -> User:  # noqa: ANN001
+    """The partner admin of partner B: must never see partner A's data."""
+    return _admin_user(partner_b, "oscar")
+
+
+@pytest.fixture
+def access_manager(partner_a) -> User:  # noqa: ANN001
+    """An employee of partner A with the client access manager permission only."""
+    user = User.objects.create_user("cam", "cam@example.com", "pw", is_staff=True)
+    make_employee(partner_a, "cam@example.com", is_client_access_manager=True, user=user)
+    return user
+
+
+__all__ = ["at"]

@@ -1,0 +1,84 @@
+"""The wiring: settings, the beat schedule and a real Celery worker."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+from celery.schedules import crontab
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _settings_import(**env: str) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    environ.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env={**environ, "DJANGO_SETTINGS_MODULE": "partnercredit.settings"},
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_production_mode_refuses_to_start_without_a_secret_key() -> None:
+    result = _settings_import(PRODUCTION="true", DEBUG="false", ALLOWED_HOSTS="example.com")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_mode_refuses_debug() -> None:
+    result = _settings_import(PRODUCTION="true", DEBUG="true", SECRET_KEY="x" * 60)
+    assert result.returncode != 0
+    assert "DEBUG" in result.stderr
+
+
+def test_production_mode_starts_with_a_secret_and_no_debug() -> None:
+    result = _settings_import(
+        PRODUCTION="true", DEBUG="false", SECRET_KEY="s" * 30 + "ecret" * 6, ALLOWED_HOSTS="a.b"
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_beat_runs_the_nightly_recompute_at_two_in_program_time(settings) -> None:  # noqa: ANN001
+    from partnercredit.celery import app
+
+    entry = app.conf.beat_schedule["nightly-recompute"]
+    assert entry["task"] == "credits.tasks.recompute_nightly"
+    assert entry["schedule"] == crontab(hour=2, minute=0)
+    assert app.conf.timezone == settings.TIME_ZONE
+    assert "credits.tasks.recompute_nightly" in app.tasks
+
+
+def redis_url() -> str:
+    return os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+
+
+def redis_reachable() -> bool:
+    try:
+        return bool(redis.Redis.from_url(redis_url(), socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def require_redis() -> None:
+    """Skip with a reason where no Redis is reachable; on CI that is a failure instead."""
+    if redis_reachable():
+        return
+    message = f"no Redis reachable at {redis_url()}"
+    if os.environ.get("CI"):
+        pytest.fail(message + " (CI must have Redis)")
+    pytest.skip(message)
+
+
+@pytest.mark.celery_worker
+def test_a_real_worker_process_executes_a_task_through_redis() -> None:
+    require_redis()
+    from tests.workers import running_worker
+
+    with running_worker(redis_url()) as app:
+        result = app.send_task("credits.tasks.ping", args=["from the test"])
+        assert result.get(timeout=60) == "pong from the test"

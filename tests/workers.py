@@ -1,0 +1,64 @@
+"""Start a real Celery worker (and optionally beat) as a subprocess for a test."""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from celery import Celery
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url_of_test_db() -> str:
+    """A DATABASE_URL for the test database this test process is using."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    host = s.get("HOST") or "127.0.0.1"
+    port = s.get("PORT") or 5432
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{host}:{port}/{s['NAME']}"
+
+
+@contextmanager
+def running_worker(
+    redis_url: str, *, beat: bool = False, extra_env: dict | None = None
+) -> Iterator[Celery]:
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": database_url_of_test_db(),
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        **(extra_env or {}),
+    }
+    args = [sys.executable, "-m", "celery", "-A", "partnercredit", "worker", "--loglevel=INFO",
+            "--concurrency=2", "--pool=prefork", "--without-gossip", "--without-mingle"]  # fmt: skip
+    if beat:
+        args += ["--beat", "--schedule", str(ROOT / "var" / f"test-beat-{os.getpid()}")]
+    log = open(ROOT / "var" / f"test-worker-{os.getpid()}.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    app = Celery("partnercredit-test", broker=redis_url, backend=redis_url)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if app.control.ping(timeout=1):
+                break
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"worker exited: {(ROOT / 'var' / log.name).read_text()[-2000:]}"
+                )
+        else:
+            raise RuntimeError("worker did not answer a ping within 60 s")
+        yield app
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
