@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "credits",
+    "reports",
 ]
 
 MIDDLEWARE = [
