@@ -2,15 +2,21 @@
 
 from datetime import date
 
-from django.db.models import F
+from django.db.models import Case, F, Q, Value, When
 
 from credits.models import EngineState
 
 
 def mark_stale(*, since: date) -> None:
-    """Days from `since` on must be re-aggregated before they are computed again."""
-    state, _ = EngineState.objects.get_or_create(pk=1)
-    if state.dirty_from is None or since < state.dirty_from:
-        EngineState.objects.filter(pk=1).update(dirty_from=since, version=F("version") + 1)
-    else:
-        EngineState.objects.filter(pk=1).update(version=F("version") + 1)
+    """Days from `since` on must be re-aggregated before they are computed again.
+
+    One conditional UPDATE, so that it composes with a concurrent refresh (which holds the
+    row lock) without losing either change.
+    """
+    EngineState.objects.get_or_create(pk=1)
+    EngineState.objects.filter(pk=1).update(
+        dirty_from=Case(
+            When(Q(dirty_from__isnull=True) | Q(dirty_from__gt=since), then=Value(since)),
+            default=F("dirty_from"),
+        )
+    )

@@ -1,6 +1,14 @@
 from .config import CurrencyUnit, GrowthMarket, PointsRate, ProgramSettings, QualifyingAction, Tier
 from .data import Activity, Deal, ImportedEvent, ImportJob
-from .results import CountedDay, CreditLine, DayResult, EngineState, RecomputeRun, Standing
+from .results import (
+    CountedDay,
+    CreditLine,
+    DayResult,
+    EngineState,
+    RecomputeChunk,
+    RecomputeRun,
+    Standing,
+)
 
 __all__ = [
     "Activity",
@@ -16,6 +24,7 @@ __all__ = [
     "PointsRate",
     "ProgramSettings",
     "QualifyingAction",
+    "RecomputeChunk",
     "RecomputeRun",
     "Standing",
     "Tier",

@@ -14,12 +14,10 @@ class EngineState(models.Model):
     """The single row that says which days of `CountedDay` are stale.
 
     Days before `dirty_from` are up to date; any change to activities, access or the catalogue
-    moves `dirty_from` back to the first day it touches and bumps `version`, so that a refresh
-    that raced with it does not mark the change as seen.
+    moves `dirty_from` back to the first day it touches.
     """
 
     dirty_from = models.DateField(null=True, blank=True)
-    version = models.PositiveBigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"Stale from {self.dirty_from}" if self.dirty_from else "Up to date"
@@ -64,8 +62,11 @@ class RecomputeRun(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
+        PUBLISHING = "publishing", "Publishing"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+
+    LIVE = ("queued", "running", "publishing")
 
     day = models.DateField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
@@ -88,7 +89,7 @@ class RecomputeRun(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["day"],
-                condition=Q(status__in=["queued", "running"]),
+                condition=Q(status__in=["queued", "running", "publishing"]),
                 name="one_live_run_per_day",
             )
         ]
@@ -104,6 +105,24 @@ class RecomputeRun(models.Model):
         if not self.chunks_total:
             return 0
         return min(99, 100 * self.chunks_done // (self.chunks_total + 1))
+
+
+class RecomputeChunk(models.Model):
+    """One range of client accounts of a run; done once, however often its task is delivered."""
+
+    run = models.ForeignKey(RecomputeRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    client_lo = models.BigIntegerField()
+    client_hi = models.BigIntegerField()
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="recompute_chunk_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"Chunk {self.index} of {self.run}"
 
 
 class DayResult(models.Model):
