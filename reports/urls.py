@@ -1,4 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from reports import views
 
 app_name = "reports"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("standings/", views.standings, name="standings"),
+    path("standings.csv", views.standings_export, {"fmt": "csv"}, name="standings_csv"),
+    path("standings.xlsx", views.standings_export, {"fmt": "xlsx"}, name="standings_xlsx"),
+    path("partners/<str:key>/", views.partner_page, name="partner"),
+    path("clients/<str:hub_id>/", views.client_page, name="client"),
+    path("why/", views.why, name="why"),
+]

@@ -1,0 +1,93 @@
+"""Server-side SVG charts: no JavaScript, nothing from a CDN."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from credits.models import Standing, Tier
+
+WIDTH, HEIGHT = 760, 300
+LEFT, RIGHT, TOP, BOTTOM = 60, 110, 16, 36
+SERIES = [
+    ("managed_points", "Managed", "#417690"),
+    ("sold_points", "Sold", "#c48a1a"),
+    ("total_points", "Total", "#2e7d32"),
+]
+
+
+@dataclass(frozen=True)
+class _Scale:
+    first: date
+    last: date
+    top: Decimal
+
+    def x(self, day: date) -> float:
+        span = max((self.last - self.first).days, 1)
+        return LEFT + (WIDTH - LEFT - RIGHT) * (day - self.first).days / span
+
+    def y(self, value: Decimal) -> float:
+        return TOP + (HEIGHT - TOP - BOTTOM) * (1 - float(value / self.top))
+
+
+def points_chart(standings: list[Standing], tiers: list[Tier]) -> SafeString:
+    """Managed, sold and total points over time, with each tier's total-points minimum."""
+    if not standings:
+        return mark_safe('<p class="help">No computed days to draw.</p>')
+    thresholds = [(t.name, t.min_total_points) for t in tiers if t.min_total_points is not None]
+    highest = max([s.total_points for s in standings] + [Decimal(1)])
+    # Show the next threshold above the data, not every far-away one.
+    above = [v for _, v in thresholds if v > highest]
+    top = max(highest, min(above) if above else highest) * Decimal("1.1")
+    scale = _Scale(standings[0].day, standings[-1].day, top)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'width="{WIDTH}" height="{HEIGHT}" role="img" class="points-chart" '
+        'aria-label="Managed, sold and total points over time">',
+        f'<rect x="{LEFT}" y="{TOP}" width="{WIDTH - LEFT - RIGHT}" '
+        f'height="{HEIGHT - TOP - BOTTOM}" fill="none" stroke="#ccc"/>',
+    ]
+    parts += _axes(scale)
+    for name, value in thresholds:
+        if value > top:
+            continue
+        y = scale.y(value)
+        parts.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
+            'stroke="#999" stroke-dasharray="4 3" class="tier-line"/>'
+            f'<text x="{WIDTH - RIGHT + 4}" y="{y + 4:.1f}" font-size="11" fill="#666">'
+            f"{escape(name)} {value:g}</text>"
+        )
+    for index, (attr, label, colour) in enumerate(SERIES):
+        points = " ".join(
+            f"{scale.x(s.day):.1f},{scale.y(getattr(s, attr)):.1f}" for s in standings
+        )
+        parts.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}" '
+            f'class="series-{attr}"><title>{label} points</title></polyline>'
+        )
+        parts.append(
+            f'<text x="{LEFT + 10 + 90 * index}" y="{HEIGHT - 6}" font-size="12" '
+            f'fill="{colour}">■ {label}</text>'
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 — every interpolated text is escaped
+
+
+def _axes(scale: _Scale) -> list[str]:
+    bottom = HEIGHT - BOTTOM
+    labels = [
+        f'<text x="{LEFT - 6}" y="{scale.y(v) + 4:.1f}" font-size="11" text-anchor="end" '
+        f'fill="#666">{v:.0f}</text>'
+        for v in (Decimal(0), scale.top / 2, scale.top)
+    ]
+    labels.append(
+        f'<text x="{LEFT}" y="{bottom + 14}" font-size="11" fill="#666">{scale.first}</text>'
+    )
+    labels.append(
+        f'<text x="{WIDTH - RIGHT}" y="{bottom + 14}" font-size="11" text-anchor="end" '
+        f'fill="#666">{scale.last}</text>'
+    )
+    return labels

@@ -1,0 +1,47 @@
+"""Query-string parameters of the report pages. Invalid values fall back to the defaults."""
+
+from datetime import date
+
+from django import forms
+
+
+class DayForm(forms.Form):
+    date = forms.DateField(required=False)
+
+
+class StandingsForm(DayForm):
+    tier = forms.CharField(required=False, max_length=40)
+    q = forms.CharField(required=False, max_length=100, label="Search")
+    sort = forms.CharField(required=False, max_length=20)
+
+
+class RangeForm(forms.Form):
+    start = forms.DateField(required=False)
+    end = forms.DateField(required=False)
+
+    @classmethod
+    def from_query(cls, data: dict) -> "RangeForm":
+        """`?from=&to=`: `from` is a Python keyword, so the fields are renamed."""
+        return cls({"start": data.get("from", ""), "end": data.get("to", "")})
+
+
+class WhyForm(DayForm):
+    partner = forms.CharField(required=False, max_length=32, label="Partner key")
+    client = forms.CharField(required=False, max_length=32, label="Client hub id")
+    employee = forms.CharField(required=False, max_length=254, label="Employee email")
+
+
+def cleaned(form: forms.Form, name: str, default: object = None) -> object:
+    """The cleaned value of a field, or `default` when missing or invalid."""
+    if not form.is_valid():
+        value = form.data.get(name)
+        field = form.fields[name]
+        try:
+            return field.clean(value) or default
+        except forms.ValidationError:
+            return default
+    return form.cleaned_data.get(name) or default
+
+
+def as_date(form: forms.Form, name: str = "date") -> date | None:
+    return cleaned(form, name)  # type: ignore[return-value]

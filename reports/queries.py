@@ -1,0 +1,337 @@
+"""The reads behind the report pages. Each returns materialised rows, in a fixed number of queries.
+
+Only the rows of the run published in `DayResult` for a day are "the results of that day".
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Exists, OuterRef, Q
+
+from accounts.models import Assignment, ClientAccount, Employee, Partner, Seat
+from credits.models import Activity, CreditLine, DayResult, Standing, Tier
+from partnercredit.days import day_end
+
+ZERO = Decimal("0.00")
+COMPARE_DAYS = 30
+AT_RISK_DAYS = 14
+CHART_DAYS = 180
+
+
+def latest_computed_day() -> date | None:
+    """The most recent day with published results."""
+    return DayResult.objects.order_by("-day").values_list("day", flat=True).first()
+
+
+def day_result(day: date) -> DayResult | None:
+    """The published result of `day`, with its run (for computed_at and warnings)."""
+    return DayResult.objects.select_related("run").filter(day=day).first()
+
+
+def tiers_in_force(day: date) -> list[Tier]:
+    """For each tier name, its row with the latest `valid_from` on or before `day`, by rank."""
+    latest: dict[str, Tier] = {}
+    for tier in Tier.objects.filter(valid_from__lte=day).order_by("name", "-valid_from"):
+        latest.setdefault(tier.name, tier)
+    return sorted(latest.values(), key=lambda t: t.rank)
+
+
+# --- Tier progress -------------------------------------------------------------------------
+
+
+@dataclass
+class Minimum:
+    label: str
+    required: Decimal | int
+    actual: Decimal | int
+    is_points: bool
+
+    @property
+    def met(self) -> bool:
+        return self.actual >= self.required
+
+    @property
+    def gap(self) -> Decimal | int:
+        return max(self.required - self.actual, 0)
+
+
+def tier_minimums(tier: Tier, standing: Standing) -> list[Minimum]:
+    """Each set minimum of `tier` against the partner's standing."""
+    pairs = [
+        ("total points", tier.min_total_points, standing.total_points, True),
+        ("sold points", tier.min_sold_points, standing.sold_points, True),
+        ("managed points", tier.min_managed_points, standing.managed_points, True),
+        (
+            f"qualifying activities in {tier.activity_window_days} days",
+            tier.min_activities,
+            standing.qualifying_activities,
+            False,
+        ),
+    ]
+    return [Minimum(label, req, act, pts) for label, req, act, pts in pairs if req is not None]
+
+
+@dataclass
+class NextTier:
+    tier: Tier | None
+    points_needed: Decimal | None
+    binding: str
+
+
+def next_tier(tiers: list[Tier], standing: Standing) -> NextTier:
+    """The next tier above the current one, the points still needed and the binding minimum.
+
+    Sold and managed points both count towards the total, so the points needed are the larger of
+    the total gap and the sum of the sold and managed gaps; the binding minimum is the one with
+    the largest gap (the activity minimum when only activities are missing).
+    """
+    rank = next((t.rank for t in tiers if t.name == standing.tier), 0)
+    above = [t for t in tiers if t.rank > rank]
+    if not above:
+        return NextTier(None, None, "")
+    tier = above[0]
+    gaps = {m.label: m for m in tier_minimums(tier, standing) if not m.met}
+    points = {k: m.gap for k, m in gaps.items() if m.is_points}
+    total_gap = points.get("total points", ZERO)
+    other = points.get("sold points", ZERO) + points.get("managed points", ZERO)
+    needed = max(total_gap, other, ZERO)
+    if points:
+        binding = max(points, key=lambda k: points[k])
+    else:
+        binding = next(iter(gaps), "")
+    return NextTier(tier, Decimal(needed).quantize(Decimal("0.01")), binding)
+
+
+# --- Program standings ---------------------------------------------------------------------
+
+
+@dataclass
+class StandingRow:
+    standing: Standing
+    next: NextTier
+    change: Decimal | None  # total points against COMPARE_DAYS earlier; None if not computed
+
+    @property
+    def partner(self) -> Partner:
+        return self.standing.partner
+
+
+def standing_rows(*, day: date, run_id: int, partner: Partner | None = None) -> list[StandingRow]:
+    """Every partner's standing of the published run, with next tier and 30-day change."""
+    standings = Standing.objects.filter(run_id=run_id).select_related("partner")
+    earlier_run = (
+        DayResult.objects.filter(day=day - timedelta(days=COMPARE_DAYS))
+        .values_list("run_id", flat=True)
+        .first()
+    )
+    earlier_qs = Standing.objects.filter(run_id=earlier_run)
+    if partner is not None:
+        standings = standings.filter(partner=partner)
+        earlier_qs = earlier_qs.filter(partner=partner)
+    earlier = dict(earlier_qs.values_list("partner_id", "total_points")) if earlier_run else None
+    tiers = tiers_in_force(day)
+    rows = []
+    for standing in standings.order_by("partner__key"):
+        change = None
+        if earlier is not None:
+            change = standing.total_points - earlier.get(standing.partner_id, ZERO)
+        rows.append(StandingRow(standing, next_tier(tiers, standing), change))
+    return rows
+
+
+SORTS = {
+    "partner": lambda r: r.partner.key,
+    "name": lambda r: (r.partner.name or "").lower(),
+    "managed": lambda r: r.standing.managed_points,
+    "sold": lambda r: r.standing.sold_points,
+    "total": lambda r: r.standing.total_points,
+    "tier": lambda r: (r.next.tier.rank - 1) if r.next.tier else 999,
+    "to_next": lambda r: r.next.points_needed if r.next.points_needed is not None else Decimal(-1),
+    "change": lambda r: r.change if r.change is not None else Decimal("-1e12"),
+}
+
+
+def filter_and_sort(rows: list[StandingRow], *, tier: str, q: str, sort: str) -> list[StandingRow]:
+    """Standing rows with the tier filter ('-' = no tier), a key/name search and a sort key."""
+    if tier == "-":
+        rows = [r for r in rows if not r.standing.tier]
+    elif tier:
+        rows = [r for r in rows if r.standing.tier == tier]
+    if q:
+        needle = q.lower()
+        rows = [
+            r for r in rows if needle in r.partner.key.lower() or needle in r.partner.name.lower()
+        ]
+    key = sort.lstrip("-")
+    if key in SORTS:
+        rows = sorted(rows, key=SORTS[key], reverse=sort.startswith("-"))
+    return rows
+
+
+# --- Partner page --------------------------------------------------------------------------
+
+
+def partner_credit_lines(*, run_id: int, partner: Partner) -> list[CreditLine]:
+    """The partner's credit lines of a run, with client and last employee, by client."""
+    return list(
+        CreditLine.objects.filter(run_id=run_id, partner=partner)
+        .select_related("client", "last_employee")
+        .order_by("client__hub_id")
+    )
+
+
+def at_risk(lines: list[CreditLine], within: int = AT_RISK_DAYS) -> list[CreditLine]:
+    """Lines whose credit ends within `within` days without new activity, soonest first."""
+    return sorted((x for x in lines if x.at_risk(within)), key=lambda x: x.credit_until)
+
+
+@dataclass
+class EndedRelationship:
+    client: ClientAccount
+    started_on: date
+    last_qualifying_on: date | None
+    ended_on: date
+    reason: str
+
+
+REASON_LABELS = {
+    "inactivity": "No qualifying activity within the grace period",
+    "last_seat_removed": "Last seat removed",
+    "all_employees_removed": "All partner employees removed",
+    "services_ended": "Services ended",
+    "partner_left": "Partner left the program",
+}
+
+
+def ended_relationships(*, partner: Partner, day: date) -> list[EndedRelationship]:
+    """The partner's relationships ended on or before `day`, latest end first, with reason."""
+    from credits.relationships import relationship_history
+
+    spans = [
+        s
+        for s in relationship_history(partner_ids=[partner.pk], through=day)
+        if s.ended_on is not None and s.ended_on <= day
+    ]
+    clients = ClientAccount.objects.in_bulk({s.client_id for s in spans})
+    ended = [
+        EndedRelationship(
+            client=clients[s.client_id],
+            started_on=s.started_on,
+            last_qualifying_on=s.last_qualifying_on,
+            ended_on=s.ended_on,
+            reason=REASON_LABELS.get(s.end_reason or "", s.end_reason or ""),
+        )
+        for s in spans
+    ]
+    return sorted(ended, key=lambda e: (e.ended_on, e.client.hub_id), reverse=True)
+
+
+@dataclass
+class PointsChange:
+    client: ClientAccount
+    before: Decimal | None
+    after: Decimal | None
+
+    @property
+    def delta(self) -> Decimal:
+        return (self.after or ZERO) - (self.before or ZERO)
+
+
+@dataclass
+class PointsChanges:
+    start: date
+    end: date
+    start_computed: bool
+    end_computed: bool
+    new: list[PointsChange] = field(default_factory=list)
+    lost: list[PointsChange] = field(default_factory=list)
+    changed: list[PointsChange] = field(default_factory=list)
+
+    @property
+    def new_points(self) -> Decimal:
+        return sum((c.delta for c in self.new), ZERO)
+
+    @property
+    def lost_points(self) -> Decimal:
+        return sum((-c.delta for c in self.lost), ZERO)
+
+    @property
+    def changed_points(self) -> Decimal:
+        return sum((c.delta for c in self.changed), ZERO)
+
+
+def points_changes(*, partner: Partner, start: date, end: date) -> PointsChanges:
+    """New, lost and changed managed points between the credit lines of two published days."""
+    runs = dict(DayResult.objects.filter(day__in=[start, end]).values_list("day", "run_id"))
+    result = PointsChanges(start, end, start in runs, end in runs)
+    if start not in runs or end not in runs:
+        return result
+    lines = CreditLine.objects.filter(run_id__in=[runs[start], runs[end]], partner=partner)
+    before: dict[int, Decimal | None] = {}
+    after: dict[int, Decimal | None] = {}
+    clients: dict[int, ClientAccount] = {}
+    for line in lines.select_related("client"):
+        (before if line.run_id == runs[start] else after)[line.client_id] = line.points
+        clients[line.client_id] = line.client
+    for client_id in sorted(clients, key=lambda c: clients[c].hub_id):
+        change = PointsChange(clients[client_id], before.get(client_id), after.get(client_id))
+        if client_id not in before:
+            result.new.append(change)
+        elif client_id not in after:
+            result.lost.append(change)
+        elif change.delta:
+            result.changed.append(change)
+    return result
+
+
+def points_series(*, partner: Partner, until: date, days: int = CHART_DAYS) -> list[Standing]:
+    """The partner's standings of published days in the `days` up to `until`, oldest first."""
+    published = DayResult.objects.filter(day__gt=until - timedelta(days=days), day__lte=until)
+    return list(
+        Standing.objects.filter(partner=partner, run_id__in=published.values("run_id")).order_by(
+            "day"
+        )
+    )
+
+
+# --- Client page ---------------------------------------------------------------------------
+
+
+def client_linked_to_partner(*, client: ClientAccount, partner: Partner) -> bool:
+    """Any assignment, seat, activity or credit line ever between the client and the partner."""
+    employees = Employee.objects.filter(partner=partner)
+    return (
+        Assignment.objects.filter(client=client, employee__in=employees).exists()
+        or Seat.objects.filter(client=client, employee__in=employees).exists()
+        or Activity.objects.filter(client=client, partner=partner).exists()
+        or CreditLine.objects.filter(client=client, partner=partner).exists()
+    )
+
+
+def client_credit_lines(
+    *, run_id: int, client: ClientAccount, partner: Partner | None = None
+) -> list[CreditLine]:
+    """Every partner's credit line for the client in a run (one partner's when given)."""
+    lines = CreditLine.objects.filter(run_id=run_id, client=client)
+    if partner is not None:
+        lines = lines.filter(partner=partner)
+    return list(
+        lines.select_related("partner", "last_employee").order_by(
+            "relationship_started", "partner__key"
+        )
+    )
+
+
+def employees_with_access(
+    *, client: ClientAccount, day: date, partner: Partner | None = None
+) -> list[Employee]:
+    """Employees assigned to or seated in the client at the end of `day`."""
+    end = day_end(day)
+    in_force = Q(start__lt=end) & (Q(end__isnull=True) | Q(end__gte=end))
+    assignments = Assignment.objects.filter(in_force, client=client, employee=OuterRef("pk"))
+    seats = Seat.objects.filter(in_force, client=client, employee=OuterRef("pk"))
+    employees = Employee.objects.filter(Exists(assignments) | Exists(seats))
+    if partner is not None:
+        employees = employees.filter(partner=partner)
+    return list(employees.select_related("partner").order_by("partner__key", "email"))
