@@ -1,0 +1,291 @@
+"""The credit admin: program rules for staff, recompute runs, and read-only results.
+
+Program admins edit the rules; credit reviewers read them; partners never see them. Activities,
+deals and results are read-only, and a partner admin sees only their own partner's rows.
+"""
+
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Min, Model
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from accounts.permissions import is_program_admin, is_program_staff
+from accounts.scoping import PartnerScopedAdmin
+from credits.models import (
+    Activity,
+    CreditLine,
+    CurrencyUnit,
+    DayResult,
+    Deal,
+    GrowthMarket,
+    PointsRate,
+    ProgramSettings,
+    QualifyingAction,
+    RecomputeRun,
+    Standing,
+    Tier,
+)
+from credits.staleness import mark_stale
+from partnercredit.days import yesterday
+
+# --- program rules: program admins edit, credit reviewers read, partners see nothing -------------
+
+
+class ProgramRulesAdmin(SimpleHistoryAdmin):
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_program_staff(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return is_program_staff(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_program_admin(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return is_program_admin(request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return is_program_admin(request.user)
+
+
+@admin.register(ProgramSettings)
+class ProgramSettingsAdmin(ProgramRulesAdmin):
+    list_display = ["__str__", "grace_days", "sold_window_months"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_program_admin(request.user) and not ProgramSettings.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False  # the single row of program-wide numbers
+
+
+@admin.register(QualifyingAction)
+class QualifyingActionAdmin(ProgramRulesAdmin):
+    list_display = ["tool", "action"]
+    list_filter = ["tool", "action"]
+    search_fields = ["tool", "action"]
+
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        _catalogue_changed()
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        super().delete_model(request, obj)
+        _catalogue_changed()
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        super().delete_queryset(request, queryset)
+        _catalogue_changed()
+
+
+def _catalogue_changed() -> None:
+    """The catalogue is not effective-dated: every day's counted activities may change."""
+    first = Activity.objects.aggregate(first=Min("day"))["first"]
+    if first is not None:
+        mark_stale(since=first)
+
+
+@admin.register(CurrencyUnit)
+class CurrencyUnitAdmin(ProgramRulesAdmin):
+    list_display = ["currency", "valid_from", "amount"]
+    list_filter = ["currency"]
+    search_fields = ["currency"]
+    date_hierarchy = "valid_from"
+
+
+@admin.register(PointsRate)
+class PointsRateAdmin(ProgramRulesAdmin):
+    list_display = ["kind", "valid_from", "points_per_unit"]
+    list_filter = ["kind"]
+
+
+@admin.register(GrowthMarket)
+class GrowthMarketAdmin(ProgramRulesAdmin):
+    list_display = ["country", "region", "multiplier"]
+    list_filter = ["region"]
+    search_fields = ["country", "region"]
+
+
+@admin.register(Tier)
+class TierAdmin(ProgramRulesAdmin):
+    list_display = ["name", "label", "rank", "valid_from", "min_total_points", "min_sold_points",
+                    "min_managed_points", "min_activities", "activity_window_days"]  # fmt: skip
+    list_filter = ["illustrative", "name"]
+
+    @admin.display(description="numbers", ordering="illustrative")
+    def label(self, obj: Tier) -> str:
+        if obj.illustrative:
+            return format_html(
+                '<strong title="{}">Illustrative</strong>', Tier.illustrative.field.help_text
+            )
+        return "Program"
+
+
+# --- recompute runs ------------------------------------------------------------------------------
+
+
+class RecomputeForm(forms.Form):
+    day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+
+
+@admin.register(RecomputeRun)
+class RecomputeRunAdmin(admin.ModelAdmin):
+    """Runs are written by the engine; program admins may ask for one more."""
+
+    list_display = ["day", "status", "progress_percent", "credit_lines", "partners", "warning_count",
+                    "requested_by", "started_at", "finished_at"]  # fmt: skip
+    list_filter = ["status"]
+    date_hierarchy = "day"
+    list_select_related = ["requested_by"]
+    change_form_template = "admin/credits/recomputerun/change_form.html"
+    change_list_template = "admin/credits/recomputerun/change_list.html"
+    fields = ["day", "status", "progress_percent", "chunks_done", "chunks_total", "credit_lines",
+              "partners", "warnings", "error", "requested_by", "created_at", "started_at",
+              "heartbeat_at", "finished_at"]  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description="progress")
+    def progress_percent(self, obj: RecomputeRun) -> str:
+        return f"{obj.progress} %"
+
+    @admin.display(description="warnings")
+    def warning_count(self, obj: RecomputeRun) -> int:
+        return len(obj.warnings or [])
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_program_staff(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return is_program_staff(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_recompute_permission(self, request: HttpRequest) -> bool:
+        return is_program_admin(request.user)
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view(self.recompute_view)
+        return [
+            path("recompute/", view, name="credits_recomputerun_recompute"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> Any:
+        context = {**(extra_context or {}), "may_recompute": self.has_recompute_permission(request)}
+        return super().changelist_view(request, context)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict | None = None) -> Any:  # fmt: skip
+        run = self.get_object(request, object_id)
+        live = run is not None and run.status in RecomputeRun.LIVE
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "live": live}
+        )
+
+    def recompute_view(self, request: HttpRequest) -> HttpResponse:
+        """Ask for a day (yesterday by default), queue its recompute, show the run."""
+        if not self.has_recompute_permission(request):
+            raise PermissionDenied
+        form = RecomputeForm(request.POST or None, initial={"day": yesterday()})
+        if request.method == "POST" and form.is_valid():
+            from credits.engine import recompute_enqueue  # imports the task module
+
+            day: date = form.cleaned_data["day"]
+            run = recompute_enqueue(day=day, requested_by=request.user)
+            self.message_user(request, f"Recompute of {day} queued.")
+            return HttpResponseRedirect(reverse("admin:credits_recomputerun_change", args=[run.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Recompute a day",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/credits/recomputerun/recompute.html", context)
+
+
+@admin.register(DayResult)
+class DayResultAdmin(admin.ModelAdmin):
+    list_display = ["day", "run", "computed_at"]
+    list_select_related = ["run"]
+    date_hierarchy = "day"
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_program_staff(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return is_program_staff(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+# --- data and results: read-only, scoped by partner ----------------------------------------------
+
+
+class ReadOnlyScopedAdmin(PartnerScopedAdmin, admin.ModelAdmin):
+    """Written by the importer and the engine only."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+@admin.register(Activity)
+class ActivityAdmin(ReadOnlyScopedAdmin):
+    list_display = ["at", "partner", "employee", "client", "tool", "action", "ref"]
+    list_filter = ["tool", "action", "partner"]
+    search_fields = ["employee__email", "client__hub_id", "client__name", "ref"]
+    list_select_related = ["partner", "employee", "client"]
+    date_hierarchy = "day"
+
+
+@admin.register(Deal)
+class DealAdmin(ReadOnlyScopedAdmin):
+    list_display = ["closed_on", "partner", "client", "kind", "currency", "amount", "ref"]
+    list_filter = ["kind", "currency", "partner"]
+    search_fields = ["client__hub_id", "client__name", "ref"]
+    list_select_related = ["partner", "client"]
+    date_hierarchy = "closed_on"
+
+
+@admin.register(CreditLine)
+class CreditLineAdmin(ReadOnlyScopedAdmin):
+    list_display = ["day", "partner", "client", "currency", "mrr", "partners_sharing", "share",
+                    "points", "relationship_started", "last_qualifying_activity", "credit_until"]  # fmt: skip
+    list_filter = ["currency", "partner"]
+    search_fields = ["client__hub_id", "client__name"]
+    list_select_related = ["partner", "client"]
+    date_hierarchy = "day"
+
+
+@admin.register(Standing)
+class StandingAdmin(ReadOnlyScopedAdmin):
+    list_display = ["day", "partner", "managed_points", "sold_points", "total_points",
+                    "managed_clients", "qualifying_activities", "tier", "missing_rate"]  # fmt: skip
+    list_filter = ["tier", "missing_rate", "partner"]
+    search_fields = ["partner__key", "partner__name"]
+    list_select_related = ["partner"]
+    date_hierarchy = "day"
