@@ -50,6 +50,7 @@ def test_beat_runs_the_nightly_recompute_at_two_in_program_time(settings) -> Non
     assert entry["task"] == "credits.tasks.recompute_nightly"
     assert entry["schedule"] == crontab(hour=2, minute=0)
     assert app.conf.timezone == settings.TIME_ZONE
+    app.loader.import_default_modules()  # what a worker does at start: autodiscover tasks
     assert "credits.tasks.recompute_nightly" in app.tasks
 
 

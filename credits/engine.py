@@ -1,0 +1,505 @@
+"""The credit engine: one day's managed credit, sold credit, points and tiers (SPEC §3).
+
+Computing day D:
+1. Refresh `CountedDay`, the per (partner, client, day) aggregate of counted qualifying
+   activities, for stale days up to D, and mark the first day of each relationship.
+2. Claim D: a `RecomputeRun`; at most one is live per day (a partial unique constraint).
+3. Chunks: for each range of client accounts, insert the run's credit lines — relationships
+   open on D, the MRR in force split in cents, points. Chunks may run on several workers.
+4. Finish: standings per partner from the run's credit lines, deals and activity counts; then
+   publish the run for D and drop the day's older rows, in one transaction.
+
+All arithmetic is on integer hundredths in SQL, so it is exact on PostgreSQL and SQLite.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max, Min, QuerySet, Subquery
+from django.utils import timezone
+
+from accounts.models import ClientAccount, Partner
+from credits.models import (
+    CreditLine,
+    DayResult,
+    EngineState,
+    PointsRate,
+    ProgramSettings,
+    RecomputeChunk,
+    RecomputeRun,
+    Standing,
+    Tier,
+)
+from credits.sql import add_days, days_between, execute, fetch
+from partnercredit.days import day_end
+from partnercredit.fields import from_hundredths, to_hundredths
+
+log = logging.getLogger(__name__)
+
+Status = RecomputeRun.Status
+
+
+class RecomputeBusy(Exception):
+    """Another run for the same day is queued or running."""
+
+
+# --- 1. Refresh the counted qualifying activities ------------------------------------------
+
+_COUNTED_ACTIVITIES = """
+    SELECT a.partner_id, a.client_id, a.day, a.at, a.employee_id,
+           ROW_NUMBER() OVER (
+               PARTITION BY a.partner_id, a.client_id, a.day ORDER BY a.at DESC, a.id DESC
+           ) AS latest
+    FROM credits_activity a
+    JOIN credits_qualifyingaction q ON q.tool = a.tool AND q.action = a.action
+    WHERE a.day BETWEEN %(lo)s AND %(hi)s
+      AND EXISTS (SELECT 1 FROM accounts_employeespell s
+                  WHERE s.employee_id = a.employee_id
+                    AND s.start <= a.at AND (s."end" IS NULL OR s."end" > a.at))
+      AND EXISTS (SELECT 1 FROM accounts_assignment x
+                  WHERE x.employee_id = a.employee_id AND x.client_id = a.client_id
+                    AND x.start <= a.at AND (x."end" IS NULL OR x."end" > a.at))
+      AND EXISTS (SELECT 1 FROM accounts_seat x
+                  WHERE x.employee_id = a.employee_id AND x.client_id = a.client_id
+                    AND x.start <= a.at AND (x."end" IS NULL OR x."end" > a.at))
+"""
+
+_INSERT_COUNTED_DAYS = f"""
+    INSERT INTO credits_countedday
+        (partner_id, client_id, day, activities, first_at, last_at, last_employee_id, starts_run)
+    SELECT partner_id, client_id, day, COUNT(*), MIN(at), MAX(at),
+           MAX(CASE WHEN latest = 1 THEN employee_id END), FALSE
+    FROM ({_COUNTED_ACTIVITIES}) counted
+    GROUP BY partner_id, client_id, day
+"""
+
+
+def _mark_run_starts_sql() -> str:
+    """A counted day starts a relationship when the previous counted day of the pair is more
+    than the grace period before it, or an immediate end happened since its last activity."""
+    gap = days_between("w.day", "w.prev_day")
+    return f"""
+    UPDATE credits_countedday SET starts_run = TRUE WHERE id IN (
+        SELECT w.id FROM (
+            SELECT id, partner_id, client_id, day, last_at,
+                   LAG(day) OVER (PARTITION BY partner_id, client_id ORDER BY day) AS prev_day,
+                   LAG(last_at) OVER (PARTITION BY partner_id, client_id ORDER BY day)
+                       AS prev_last_at
+            FROM credits_countedday WHERE day BETWEEN %(window_lo)s AND %(hi)s
+        ) w
+        WHERE w.day >= %(lo)s AND (
+            w.prev_day IS NULL OR {gap} > %(grace)s
+            OR EXISTS (SELECT 1 FROM accounts_relationshipend e
+                       WHERE e.partner_id = w.partner_id
+                         AND (e.client_id = w.client_id OR e.client_id IS NULL)
+                         AND e.at >= w.prev_last_at AND e.at < w.last_at)
+        )
+    )
+    """
+
+
+def counted_days_refresh(*, through: date) -> int:
+    """Re-aggregate every stale day up to `through`; return how many days were refreshed."""
+    grace = ProgramSettings.load().grace_days
+    with transaction.atomic():
+        EngineState.objects.get_or_create(pk=1)
+        state = EngineState.objects.select_for_update().get(pk=1)
+        if state.dirty_from is None or state.dirty_from > through:
+            return 0
+        lo = state.dirty_from
+        params = {"lo": lo, "hi": through, "window_lo": lo - timedelta(days=grace + 1)}
+        execute("DELETE FROM credits_countedday WHERE day BETWEEN %(lo)s AND %(hi)s", params)
+        execute(_INSERT_COUNTED_DAYS, params)
+        execute(_mark_run_starts_sql(), {**params, "grace": grace})
+        EngineState.objects.filter(pk=1).update(dirty_from=through + timedelta(days=1))
+    return (through - lo).days + 1
+
+
+# --- 2. Claim a day --------------------------------------------------------------------------
+
+
+def _stale_after() -> timedelta:
+    return timedelta(seconds=getattr(settings, "RECOMPUTE_STALE_SECONDS", 900))
+
+
+def _fail_abandoned_runs(day: date) -> None:
+    """A live run whose worker stopped sending heartbeats is failed, so the day can run again."""
+    cutoff = timezone.now() - _stale_after()
+    for run in RecomputeRun.objects.filter(day=day, status__in=RecomputeRun.LIVE):
+        last_sign = run.heartbeat_at or run.created_at
+        if last_sign < cutoff:
+            RecomputeRun.objects.filter(pk=run.pk, status=run.status).update(
+                status=Status.FAILED, error="abandoned: no heartbeat", finished_at=timezone.now()
+            )
+
+
+def run_claim(
+    *, day: date, status: str, requested_by: AbstractBaseUser | None = None
+) -> RecomputeRun:
+    """Create the day's live run; raise RecomputeBusy if one exists."""
+    _fail_abandoned_runs(day)
+    try:
+        with transaction.atomic():
+            return RecomputeRun.objects.create(
+                day=day, status=status, requested_by=requested_by, heartbeat_at=timezone.now()
+            )
+    except IntegrityError as exc:
+        raise RecomputeBusy(f"A recompute of {day} is already queued or running.") from exc
+
+
+def run_start(*, run: RecomputeRun, chunks: int | None = None) -> list[RecomputeChunk]:
+    """Refresh the aggregates and split the client accounts into chunks for `run`."""
+    counted_days_refresh(through=run.day)
+    bounds = ClientAccount.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
+    count = max(1, chunks or settings.RECOMPUTE_CHUNKS)
+    lo, hi = bounds["lo"] or 0, bounds["hi"] or 0
+    step = max(1, (hi - lo + count) // count)
+    rows = [
+        RecomputeChunk(run=run, index=i, client_lo=lo + i * step, client_hi=lo + (i + 1) * step - 1)
+        for i in range(count)
+        if lo + i * step <= hi or i == 0
+    ]
+    with transaction.atomic():
+        RecomputeChunk.objects.bulk_create(rows)
+        RecomputeRun.objects.filter(pk=run.pk).update(
+            status=Status.RUNNING,
+            started_at=timezone.now(),
+            heartbeat_at=timezone.now(),
+            chunks_total=len(rows),
+        )
+    return list(RecomputeChunk.objects.filter(run=run).order_by("index"))
+
+
+# --- 3. Credit lines of a chunk ---------------------------------------------------------------
+
+
+def _credit_lines_sql() -> str:
+    credit_until = add_days("p.last_day", "%(grace)s")
+    return f"""
+    INSERT INTO credits_creditline
+        (run_id, day, partner_id, client_id, currency, mrr, partners_sharing, share, points,
+         relationship_started, last_qualifying_activity, last_employee_id, credit_until)
+    WITH latest AS (
+        SELECT partner_id, client_id, MAX(day) AS last_day
+        FROM credits_countedday
+        WHERE day BETWEEN %(grace_lo)s AND %(day)s AND client_id BETWEEN %(c_lo)s AND %(c_hi)s
+        GROUP BY partner_id, client_id
+    ),
+    open_pairs AS (
+        SELECT l.partner_id, l.client_id, l.last_day, c.last_employee_id,
+               (SELECT MAX(r.day) FROM credits_countedday r
+                WHERE r.partner_id = l.partner_id AND r.client_id = l.client_id
+                  AND r.starts_run AND r.day <= l.last_day) AS started
+        FROM latest l
+        JOIN credits_countedday c
+          ON c.partner_id = l.partner_id AND c.client_id = l.client_id AND c.day = l.last_day
+        WHERE NOT EXISTS (
+            SELECT 1 FROM accounts_relationshipend e
+            WHERE e.partner_id = l.partner_id
+              AND (e.client_id = l.client_id OR e.client_id IS NULL)
+              AND e.at >= c.last_at AND e.at < %(day_end)s)
+    ),
+    mrr AS (
+        SELECT client_id, amount, currency FROM (
+            SELECT m.client_id, m.amount, m.currency,
+                   ROW_NUMBER() OVER (PARTITION BY m.client_id
+                                      ORDER BY m.effective_at DESC, m.id DESC) AS latest
+            FROM accounts_clientmrr m
+            WHERE m.effective_at < %(day_end)s AND m.client_id BETWEEN %(c_lo)s AND %(c_hi)s
+        ) ranked WHERE latest = 1
+    ),
+    units AS (
+        SELECT u.currency, u.amount FROM credits_currencyunit u
+        WHERE u.valid_from = (SELECT MAX(u2.valid_from) FROM credits_currencyunit u2
+                              WHERE u2.currency = u.currency AND u2.valid_from <= %(day)s)
+    ),
+    split AS (
+        SELECT p.partner_id, p.client_id, p.last_day, p.last_employee_id, p.started,
+               m.amount AS mrr, m.currency, k.country,
+               COUNT(*) OVER (PARTITION BY p.client_id) AS sharing,
+               ROW_NUMBER() OVER (PARTITION BY p.client_id
+                                  ORDER BY p.started, LENGTH(pt.key), pt.key) AS place
+        FROM open_pairs p
+        JOIN mrr m ON m.client_id = p.client_id
+        JOIN accounts_partner pt ON pt.id = p.partner_id
+        JOIN accounts_clientaccount k ON k.id = p.client_id
+    ),
+    shares AS (
+        SELECT s.*, s.mrr / s.sharing
+                    + CASE WHEN s.place <= s.mrr %% s.sharing THEN 1 ELSE 0 END AS share
+        FROM split s
+    )
+    SELECT %(run)s, %(day)s, p.partner_id, p.client_id, p.currency, p.mrr, p.sharing, p.share,
+           CASE WHEN u.amount IS NULL THEN NULL ELSE
+               (2 * p.share * %(ppu)s * COALESCE(g.multiplier, 100) + u.amount * 100)
+               / (2 * u.amount * 100)
+           END,
+           p.started, p.last_day, p.last_employee_id, {credit_until}
+    FROM shares p
+    LEFT JOIN units u ON u.currency = p.currency
+    LEFT JOIN credits_growthmarket g ON g.country = p.country
+    """
+
+
+def _rate_in_force(kind: str, day: date) -> int | None:
+    """Points per unit of `kind` on `day`, in hundredths."""
+    rate = PointsRate.objects.filter(kind=kind, valid_from__lte=day).order_by("-valid_from").first()
+    return None if rate is None else to_hundredths(rate.points_per_unit)
+
+
+def chunk_compute(*, chunk: RecomputeChunk) -> bool:
+    """Insert the credit lines of one chunk, once. Return True when this call did the work."""
+    run = chunk.run
+    grace = ProgramSettings.load().grace_days
+    params = {
+        "run": run.pk,
+        "day": run.day,
+        "day_end": day_end(run.day),
+        "grace": grace,
+        "grace_lo": run.day - timedelta(days=grace),
+        "c_lo": chunk.client_lo,
+        "c_hi": chunk.client_hi,
+        "ppu": _rate_in_force(PointsRate.Kind.MANAGED, run.day) or 0,
+    }
+    with transaction.atomic():
+        claimed = RecomputeChunk.objects.filter(pk=chunk.pk, done_at__isnull=True).update(
+            done_at=timezone.now()
+        )
+        if not claimed:
+            return False
+        CreditLine.objects.filter(
+            run=run, client_id__gte=chunk.client_lo, client_id__lte=chunk.client_hi
+        ).delete()
+        execute(_credit_lines_sql(), params)
+        RecomputeRun.objects.filter(pk=run.pk).update(
+            chunks_done=F("chunks_done") + 1, heartbeat_at=timezone.now()
+        )
+    return True
+
+
+# --- 4. Standings and publishing -------------------------------------------------------------
+
+
+def sold_window_start(*, day: date, months: int) -> date:
+    """The earliest close date whose deal still earns sold points on `day`.
+
+    A deal closed on C counts on C … C + months − 1 day (2026-01-15 → 2027-01-14).
+    """
+    candidate = day - relativedelta(months=months) - timedelta(days=4)
+    while candidate + relativedelta(months=months) <= day:
+        candidate += timedelta(days=1)
+    return candidate
+
+
+_SOLD_POINTS = """
+    SELECT d.partner_id,
+           SUM((2 * d.amount * r.points_per_unit * COALESCE(g.multiplier, 100) + u.amount * 100)
+               / (2 * u.amount * 100)),
+           SUM(CASE WHEN u.amount IS NULL OR r.points_per_unit IS NULL THEN 1 ELSE 0 END)
+    FROM credits_deal d
+    JOIN accounts_clientaccount k ON k.id = d.client_id
+    LEFT JOIN credits_growthmarket g ON g.country = k.country
+    LEFT JOIN credits_currencyunit u ON u.currency = d.currency
+         AND u.valid_from = (SELECT MAX(u2.valid_from) FROM credits_currencyunit u2
+                             WHERE u2.currency = d.currency AND u2.valid_from <= d.closed_on)
+    LEFT JOIN credits_pointsrate r ON r.kind = d.kind
+         AND r.valid_from = (SELECT MAX(r2.valid_from) FROM credits_pointsrate r2
+                             WHERE r2.kind = d.kind AND r2.valid_from <= d.closed_on)
+    WHERE d.closed_on BETWEEN %(sold_lo)s AND %(day)s
+    GROUP BY d.partner_id
+"""
+
+_MANAGED_POINTS = """
+    SELECT partner_id, SUM(points), COUNT(*), SUM(CASE WHEN points IS NULL THEN 1 ELSE 0 END)
+    FROM credits_creditline WHERE run_id = %(run)s GROUP BY partner_id
+"""
+
+_ACTIVITY_COUNT = """
+    SELECT partner_id, SUM(activities) FROM credits_countedday
+    WHERE day BETWEEN %(lo)s AND %(day)s GROUP BY partner_id
+"""
+
+
+@dataclass(frozen=True)
+class Totals:
+    managed: Decimal
+    sold: Decimal
+    activities: dict[int, int]  # window days → counted qualifying activities
+
+    @property
+    def total(self) -> Decimal:
+        return self.managed + self.sold
+
+
+def tiers_in_force(day: date) -> list[Tier]:
+    """Each tier's definition in force on `day`, best first."""
+    latest: dict[str, Tier] = {}
+    for tier in Tier.objects.filter(valid_from__lte=day).order_by("valid_from"):
+        latest[tier.name] = tier
+    return sorted(latest.values(), key=lambda t: t.rank, reverse=True)
+
+
+def tier_minimums_met(tier: Tier, totals: Totals) -> bool:
+    checks = [
+        (tier.min_total_points, totals.total),
+        (tier.min_sold_points, totals.sold),
+        (tier.min_managed_points, totals.managed),
+    ]
+    if any(minimum is not None and value < minimum for minimum, value in checks):
+        return False
+    if tier.min_activities is not None:
+        return totals.activities.get(tier.activity_window_days, 0) >= tier.min_activities
+    return True
+
+
+def tier_for(totals: Totals, tiers: list[Tier]) -> str:
+    """The highest tier whose every set minimum is met; '' when none is."""
+    return next((t.name for t in tiers if tier_minimums_met(t, totals)), "")
+
+
+def _activity_counts(day: date, windows: set[int]) -> dict[int, dict[int, int]]:
+    """Per window length: partner id → counted qualifying activities on days D−W+1 … D."""
+    return {
+        w: dict(fetch(_ACTIVITY_COUNT, {"lo": day - timedelta(days=w - 1), "day": day}))
+        for w in windows
+    }
+
+
+def _missing_rate_warnings(run: RecomputeRun, sold_missing: int) -> list[str]:
+    warnings = [
+        f"No units-per-point rate for {currency} on {run.day}: {n} credit line(s) have no points."
+        for currency, n in fetch(
+            "SELECT currency, COUNT(*) FROM credits_creditline"
+            " WHERE run_id = %(run)s AND points IS NULL GROUP BY currency ORDER BY currency",
+            {"run": run.pk},
+        )
+    ]
+    if sold_missing:
+        warnings.append(f"{sold_missing} deal(s) have no rate in force on their close date.")
+    return warnings
+
+
+def run_finish(*, run: RecomputeRun) -> RecomputeRun:
+    """Compute standings for the run's day and publish it (replacing the day's results)."""
+    day = run.day
+    tiers = tiers_in_force(day)
+    windows = {30} | {t.activity_window_days for t in tiers if t.min_activities is not None}
+    managed = {p: (m, n, missing) for p, m, n, missing in fetch(_MANAGED_POINTS, {"run": run.pk})}
+    sold_lo = sold_window_start(day=day, months=ProgramSettings.load().sold_window_months)
+    sold = {
+        p: (s, missing) for p, s, missing in fetch(_SOLD_POINTS, {"sold_lo": sold_lo, "day": day})
+    }
+    activities = _activity_counts(day, windows)
+    end = day_end(day)
+    partners = Partner.objects.filter(joined_at__lt=end).exclude(left_at__lt=end)
+    standings = []
+    for partner_id in partners.values_list("pk", flat=True):
+        managed_h, lines, missing = managed.get(partner_id, (0, 0, 0))
+        sold_h = sold.get(partner_id, (0, 0))[0] or 0
+        totals = Totals(
+            managed=from_hundredths(managed_h or 0),
+            sold=from_hundredths(sold_h),
+            activities={w: counts.get(partner_id, 0) for w, counts in activities.items()},
+        )
+        standings.append(
+            Standing(
+                run=run,
+                day=day,
+                partner_id=partner_id,
+                managed_points=totals.managed,
+                sold_points=totals.sold,
+                total_points=totals.total,
+                managed_clients=lines,
+                qualifying_activities=totals.activities[30],
+                tier=tier_for(totals, tiers),
+                missing_rate=bool(missing),
+            )
+        )
+    warnings = _missing_rate_warnings(run, sum(m for _, m in sold.values()))
+    with transaction.atomic():
+        claimed = RecomputeRun.objects.filter(pk=run.pk, status=Status.RUNNING).update(
+            status=Status.PUBLISHING, heartbeat_at=timezone.now()
+        )
+        if not claimed:
+            raise RecomputeBusy(f"Run {run.pk} is not running; not publishing it.")
+        Standing.objects.filter(run=run).delete()
+        Standing.objects.bulk_create(standings, batch_size=2000)
+        now = timezone.now()
+        DayResult.objects.update_or_create(day=day, defaults={"run": run, "computed_at": now})
+        CreditLine.objects.filter(day=day).exclude(run=run).delete()
+        Standing.objects.filter(day=day).exclude(run=run).delete()
+        RecomputeRun.objects.filter(pk=run.pk).update(
+            status=Status.SUCCEEDED,
+            finished_at=now,
+            heartbeat_at=now,
+            credit_lines=CreditLine.objects.filter(run=run).count(),
+            partners=len(standings),
+            warnings=warnings,
+        )
+    for warning in warnings:
+        log.warning("recompute %s: %s", day, warning)
+    run.refresh_from_db()
+    return run
+
+
+def run_fail(*, run: RecomputeRun, error: str) -> None:
+    """Mark a run failed; the day's published results stay as they were."""
+    RecomputeRun.objects.filter(pk=run.pk, status__in=RecomputeRun.LIVE).update(
+        status=Status.FAILED, error=error[:5000], finished_at=timezone.now()
+    )
+    CreditLine.objects.filter(run=run).delete()
+
+
+# --- In process and queued entry points ---------------------------------------------------------
+
+
+def recompute_day(
+    *, day: date, requested_by: AbstractBaseUser | None = None, chunks: int | None = None
+) -> RecomputeRun:
+    """Compute and publish `day` in this process."""
+    run = run_claim(day=day, status=Status.RUNNING, requested_by=requested_by)
+    try:
+        for chunk in run_start(run=run, chunks=chunks):
+            chunk_compute(chunk=chunk)
+        return run_finish(run=run)
+    except BaseException as exc:
+        run_fail(run=run, error=repr(exc))
+        raise
+
+
+def recompute_range(*, first: date, last: date) -> list[RecomputeRun]:
+    """Compute every day from `first` to `last`, in order."""
+    days = (last - first).days + 1
+    return [recompute_day(day=first + timedelta(days=i)) for i in range(days)]
+
+
+def recompute_enqueue(*, day: date, requested_by: AbstractBaseUser | None = None) -> RecomputeRun:
+    """Queue a recompute of `day` on the Celery workers; reuse the live run if there is one."""
+    from credits.tasks import recompute_run  # the task module imports this one
+
+    try:
+        run = run_claim(day=day, status=Status.QUEUED, requested_by=requested_by)
+    except RecomputeBusy:
+        return RecomputeRun.objects.filter(day=day, status__in=RecomputeRun.LIVE).latest("pk")
+    transaction.on_commit(lambda: recompute_run.delay(run.pk))
+    return run
+
+
+def published_run_id(day: date) -> Subquery:
+    return Subquery(DayResult.objects.filter(day=day).values("run_id")[:1])
+
+
+def credit_lines_published(day: date) -> QuerySet[CreditLine]:
+    """The credit lines of the run published for `day` (none if never computed)."""
+    return CreditLine.objects.filter(day=day, run_id=published_run_id(day))
+
+
+def standings_published(day: date) -> QuerySet[Standing]:
+    """The standings of the run published for `day` (none if never computed)."""
+    return Standing.objects.filter(day=day, run_id=published_run_id(day))

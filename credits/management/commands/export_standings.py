@@ -1,0 +1,22 @@
+import csv
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from credits.exports import STANDING_COLUMNS, require_computed, standing_rows
+from credits.management.commands._days import iso_day
+
+
+class Command(BaseCommand):
+    help = "CSV on stdout: one row per partner in the program on --date (SPEC §4)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--date", required=True, help="YYYY-MM-DD")
+
+    def handle(self, *args: object, date: str, **options: object) -> None:
+        day = iso_day(date, "--date")
+        run = require_computed(day)
+        writer = csv.writer(self.stdout, lineterminator="\n")
+        writer.writerow(STANDING_COLUMNS)
+        writer.writerows(standing_rows(day))
+        for warning in run.warnings:
+            self.stderr.write(f"warning: {warning}")
