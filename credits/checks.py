@@ -147,16 +147,21 @@ def _last_counted(
     return None
 
 
-def _immediate_end(
-    partner: Partner, client: ClientAccount, after: datetime, until: datetime
-) -> RelationshipEnd | None:
-    """The first immediate end of (partner, client) in (after, until), if any (SPEC §3.3)."""
-    return (
-        RelationshipEnd.objects.filter(partner=partner, at__gt=after, at__lt=until)
+def _immediate_ends(
+    partner_ids: set[int], client: ClientAccount, until: datetime
+) -> list[RelationshipEnd]:
+    """Immediate ends of the partners' relationships with the client before `until` (§3.3)."""
+    return list(
+        RelationshipEnd.objects.filter(partner_id__in=partner_ids, at__lt=until)
         .filter(Q(client=client) | Q(client__isnull=True))
         .order_by("at")
-        .first()
     )
+
+
+def _first_end_after(
+    ends: list[RelationshipEnd], partner: Partner, after: datetime
+) -> RelationshipEnd | None:
+    return next((e for e in ends if e.partner_id == partner.pk and e.at > after), None)
 
 
 def _partner_step(partner: Partner, end_of_day: datetime) -> Step:
@@ -180,7 +185,7 @@ def _activity_steps(
     grace: int,
     last: tuple[int, datetime] | None,
     names: dict[int, str],
-    end_of_day: datetime,
+    ends: list[RelationshipEnd],
 ) -> tuple[list[Step], date | None, date | None, int | None]:
     """Steps "counted activity within grace" and "not ended since"; with L and credit_until."""
     first_day = day - timedelta(days=grace)
@@ -209,7 +214,7 @@ def _activity_steps(
             f"credit runs until {credit_until} without new activity.",
         )
     ]
-    ended = _immediate_end(partner, client, at, end_of_day)
+    ended = _first_end_after(ends, partner, at)
     if ended is None:
         steps.append(Step("Relationship not ended immediately since", True, "No immediate end."))
     else:
@@ -240,11 +245,12 @@ def employee_credit_checks(
     ids = [e.pk for e in employees]
     access = _access(ids, client, end_of_day)
     activities = _qualifying_activities(ids, client, day - timedelta(days=grace), end_of_day)
+    ends = _immediate_ends({e.partner_id for e in employees}, client, end_of_day)
     by_employee: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
     for employee_id, at in activities:
         by_employee[employee_id].append((employee_id, at))
     return {
-        e.pk: _employee_check(e, client, day, grace, access, by_employee[e.pk], end_of_day)
+        e.pk: _employee_check(e, client, day, grace, access, by_employee[e.pk], ends, end_of_day)
         for e in employees
     }
 
@@ -256,6 +262,7 @@ def _employee_check(
     grace: int,
     access: _Access,
     activities: list[tuple[int, datetime]],
+    ends: list[RelationshipEnd],
     end_of_day: datetime,
 ) -> CreditCheck:
     partner = employee.partner
@@ -296,7 +303,7 @@ def _employee_check(
         grace=grace,
         last=last,
         names={employee.pk: employee.email},
-        end_of_day=end_of_day,
+        ends=ends,
     )
     steps += more
     if not steps[0].ok:
@@ -354,7 +361,7 @@ def credit_check(*, partner: Partner, client: ClientAccount, day: date) -> Credi
         grace=grace,
         last=last,
         names=names,
-        end_of_day=end_of_day,
+        ends=_immediate_ends({partner.pk}, client, end_of_day),
     )
     steps += more
     derived_open = steps[0].ok and all(step.ok for step in more)
