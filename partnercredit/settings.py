@@ -182,6 +182,10 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+    # Load balancers probe over plain HTTP; the health check answers there instead of redirecting.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # collectstatic writes here and whitenoise serves from here (default: var/static).
+    STATIC_ROOT = env.path("STATIC_ROOT", default=STATIC_ROOT)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from partnercredit.health import healthz
+
 admin.site.site_header = "partnercredit"
 admin.site.site_title = "partnercredit"
 admin.site.index_title = "Managed MRR credit"
@@ -10,4 +12,5 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("reports/", include("reports.urls")),
+    path("healthz", healthz, name="healthz"),
 ]
