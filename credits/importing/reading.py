@@ -1,0 +1,211 @@
+"""Reading an events file: lines, the header, and the values of one row (SPEC §4).
+
+The file is read as bytes and decoded line by line, so that a non-UTF-8 byte or an
+over-long line becomes an error naming its line instead of aborting the whole read.
+"""
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from decimal import Decimal
+from typing import BinaryIO
+
+from partnercredit.iso import COUNTRIES, CURRENCIES
+
+COLUMNS = (
+    "at",
+    "event",
+    "partner",
+    "employee",
+    "client",
+    "name",
+    "role",
+    "country",
+    "currency",
+    "amount",
+    "tool",
+    "action",
+    "kind",
+    "ref",
+)
+ACCESS = ("partner", "employee", "client")
+NEEDS: dict[str, tuple[str, ...]] = {
+    "partner_joined": ("partner",),
+    "partner_left": ("partner",),
+    "employee_added": ("partner", "employee"),
+    "employee_deactivated": ("partner", "employee"),
+    "employee_reactivated": ("partner", "employee"),
+    "client_added": ("client", "name", "country", "currency", "amount"),
+    "mrr_changed": ("client", "amount"),
+    "client_assigned": ACCESS,
+    "client_unassigned": ACCESS,
+    "seat_added": ACCESS,
+    "seat_removed": ACCESS,
+    "all_employees_removed": ("partner", "client"),
+    "services_ended": ("partner", "client"),
+    "activity": ("partner", "employee", "client", "tool", "action"),
+    "deal_closed": ("partner", "client", "amount", "currency", "kind"),
+}
+ROLES = ("employee", "partner_admin", "client_access_manager")
+KINDS = ("sourced", "assisted")
+# Longest line accepted; longer ones are skipped unread and reported (a 10 MB line is an error,
+# not a memory spike). Fields may be as long as a line.
+MAX_LINE_BYTES = 1 << 20
+csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
+
+_AMOUNT = re.compile(r"-?\d{1,15}(?:\.\d{1,2})?")
+
+
+class RowError(Exception):
+    """One bad row: the column at fault and why."""
+
+    def __init__(self, column: str, reason: str) -> None:
+        super().__init__(f"{column}: {reason}")
+        self.column = column
+        self.reason = reason
+
+
+class FileError(Exception):
+    """The file as a whole cannot be imported (no header, unknown columns)."""
+
+    def __init__(self, line: int, column: str, reason: str) -> None:
+        super().__init__(f"line {line}: {column}: {reason}")
+        self.line, self.column, self.reason = line, column, reason
+
+
+class Lines:
+    """The decoded lines of a binary file, remembering which lines could not be read."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.number = 0
+        self.bad: dict[int, RowError] = {}
+
+    def __iter__(self) -> Iterator[str]:
+        readline = self.raw.readline
+        while data := readline(MAX_LINE_BYTES):
+            self.number += 1
+            if len(data) == MAX_LINE_BYTES and not data.endswith(b"\n"):
+                while (more := readline(MAX_LINE_BYTES)) and not more.endswith(b"\n"):
+                    pass
+                self.bad[self.number] = RowError(
+                    "line", f"longer than {MAX_LINE_BYTES:,} bytes; skipped"
+                )
+                yield "\n"
+                continue
+            try:
+                text = data.decode()
+            except UnicodeDecodeError as exc:
+                self.bad[self.number] = RowError(
+                    "encoding",
+                    f"not UTF-8 (byte 0x{data[exc.start]:02x} at position {exc.start + 1})",
+                )
+                yield "\n"
+                continue
+            if self.number == 1 and text.startswith("\ufeff"):
+                text = text[1:]
+            yield text
+
+
+@dataclass
+class Header:
+    index: dict[str, int]
+    width: int
+
+
+def rows(raw: BinaryIO) -> Iterator[tuple[int, list[str] | RowError]]:
+    """(line number, fields) for the header and every non-blank record, or a RowError."""
+    lines = Lines(raw)
+    reader = csv.reader(lines, strict=True)
+    last = 0
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            fields = RowError("row", f"not valid CSV ({exc})")
+        start, last = last + 1, lines.number
+        if lines.bad:
+            bad = [n for n in lines.bad if start <= n <= last]
+            if bad:
+                error = lines.bad[bad[0]]
+                for n in bad:
+                    del lines.bad[n]
+                yield bad[0], error
+                continue
+        if fields:
+            yield start, fields
+
+
+def header_read(fields: list[str] | RowError | None) -> Header:
+    if fields is None:
+        raise FileError(1, "header", "the file is empty (no header row)")
+    if isinstance(fields, RowError):
+        raise FileError(1, fields.column, fields.reason)
+    names = [name.strip().lower() for name in fields]
+    unknown = [name for name in names if name not in COLUMNS]
+    if unknown:
+        raise FileError(
+            1,
+            "header",
+            f"unknown column(s) {', '.join(map(repr, unknown))}; known: {', '.join(COLUMNS)}",
+        )
+    dupes = sorted({name for name in names if names.count(name) > 1})
+    if dupes:
+        raise FileError(1, "header", f"column(s) {', '.join(dupes)} appear more than once")
+    for required in ("at", "event"):
+        if required not in names:
+            raise FileError(1, "header", f"missing required column {required!r}")
+    return Header(index={name: i for i, name in enumerate(names)}, width=len(names))
+
+
+def at_parse(text: str, tz: tzinfo) -> datetime:
+    """ISO date or datetime; naive means program time (what make_aware does for zoneinfo)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise RowError("at", f"{text!r} is not a valid ISO date or datetime ({exc})") from None
+    return value.replace(tzinfo=tz) if value.tzinfo is None else value
+
+
+def amount_parse(text: str, column: str = "amount") -> Decimal:
+    """A decimal with `.` and at most two decimals, no thousands separator; not negative."""
+    text = text.strip()
+    if not _AMOUNT.fullmatch(text):
+        raise RowError(column, f"{text!r} is not a decimal number with at most two decimals")
+    value = Decimal(text)
+    if value < 0:
+        raise RowError(column, f"{text} is negative")
+    return value
+
+
+def currency_parse(text: str) -> str:
+    code = text.strip().upper()
+    if code not in CURRENCIES:
+        raise RowError("currency", f"{text!r} is not an ISO 4217 currency code")
+    return code
+
+
+def country_parse(text: str) -> str:
+    code = text.strip().upper()
+    if code not in COUNTRIES:
+        raise RowError("country", f"{text!r} is not an ISO 3166 alpha-2 country code")
+    return code
+
+
+def choice_parse(text: str, column: str, choices: tuple[str, ...]) -> str:
+    value = text.strip().lower()
+    if value not in choices:
+        raise RowError(column, f"{text!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def text_check(value: str, column: str, max_length: int) -> str:
+    if len(value) > max_length:
+        raise RowError(column, f"longer than {max_length} characters")
+    if "\x00" in value:
+        raise RowError(column, "contains a NUL character")
+    return value

@@ -1,0 +1,39 @@
+"""What an import did: counts and the bad rows, line by line."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# Errors kept in memory (and in an ImportJob); every one is still streamed to `on_error`.
+MAX_ERRORS_KEPT = 1000
+
+ErrorSink = Callable[[str], None]
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ImportReport:
+    rows_read: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    errors: list[str] = field(default_factory=list)
+    committed: bool = False
+    on_error: ErrorSink | None = field(default=None, repr=False, compare=False)
+
+    def reject(self, line: int, column: str, reason: str) -> None:
+        """Count one bad row and report it as `line N: column: reason`."""
+        self.rejected += 1
+        message = f"line {line}: {column}: {reason}"
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors.append(message)
+        elif len(self.errors) == MAX_ERRORS_KEPT:
+            self.errors.append("… more errors not kept here")
+        if self.on_error is not None:
+            self.on_error(message)
+
+    def summary(self) -> str:
+        text = (
+            f"rows read: {self.rows_read}, applied: {self.applied}, "
+            f"duplicates: {self.duplicates}, rejected: {self.rejected}"
+        )
+        return text if self.committed else text + " — nothing imported"

@@ -1,0 +1,126 @@
+"""One import, all or nothing: phase 1 applies the access/MRR/deal rows, phase 2 the activities."""
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Partner
+from accounts.services import Actor
+from credits.importing.activities import activities_import
+from credits.importing.events import EventRow, event_read, events_apply
+from credits.importing.reading import NEEDS, FileError, RowError, header_read, rows
+from credits.importing.report import ErrorSink, ImportReport, Progress
+
+
+class _RollBack(Exception):
+    """Raised inside the transaction to undo an import that had bad rows."""
+
+
+def events_import(
+    *,
+    path_or_file: str | Path | BinaryIO,
+    skip_invalid: bool = False,
+    only_partner: Partner | None = None,
+    actor: Actor = None,
+    progress: Progress | None = None,
+    on_error: ErrorSink | None = None,
+) -> ImportReport:
+    """Import an events file in one transaction.
+
+    Any bad row (without `skip_invalid`) or a bad file writes nothing: `report.committed` is
+    False and `report.errors` lists the rows. `only_partner` (a partner admin's upload) accepts
+    only that partner's activity rows. `path_or_file` is a path or a seekable binary file.
+    """
+    report = ImportReport(on_error=on_error)
+    with _opened(path_or_file) as raw:
+        try:
+            with transaction.atomic():
+                _run(raw, report, skip_invalid, only_partner, actor, progress)
+                if report.rejected and not skip_invalid:
+                    raise _RollBack
+        except _RollBack:
+            report.applied = 0
+        except FileError as exc:
+            report.applied = 0
+            report.reject(exc.line, exc.column, exc.reason)
+        else:
+            report.committed = True
+    return report
+
+
+@contextlib.contextmanager
+def _opened(path_or_file: str | Path | BinaryIO) -> Iterator[BinaryIO]:
+    if isinstance(path_or_file, str | Path):
+        with open(path_or_file, "rb") as raw:
+            yield raw
+    else:
+        path_or_file.seek(0)
+        yield path_or_file
+
+
+def _run(
+    raw: BinaryIO,
+    report: ImportReport,
+    skip_invalid: bool,
+    only_partner: Partner | None,
+    actor: Actor,
+    progress: Progress | None,
+) -> None:
+    tz = timezone.get_default_timezone()  # the program time zone
+    events = _first_pass(raw, report, tz, only_partner, progress)
+    event_refs: dict[str, int] = {}
+    for row in events:
+        if row.ref and row.ref in event_refs:
+            report.reject(
+                row.line,
+                "ref",
+                f"{row.ref!r} is also used on line {event_refs[row.ref]} of this file",
+            )
+        elif row.ref:
+            event_refs[row.ref] = row.line
+    events_apply(events, report, actor)
+    raw.seek(0)
+    activities_import(
+        raw,
+        report,
+        tz=tz,
+        write=skip_invalid or not report.rejected,
+        only_partner=only_partner,
+        event_refs=event_refs,
+        progress=progress,
+    )
+
+
+def _first_pass(raw, report, tz, only_partner, progress) -> list[EventRow]:  # noqa: ANN001
+    """Count every row, check the non-activity ones and keep them (they are few)."""
+    records = rows(raw)
+    header = header_read(next(records, (1, None))[1])
+    events: list[EventRow] = []
+    for line, fields in records:
+        report.rows_read += 1
+        if progress is not None and report.rows_read % 50_000 == 0:
+            progress("reading", report.rows_read, 0)
+        if isinstance(fields, RowError):
+            report.reject(line, fields.column, fields.reason)
+            continue
+        if len(fields) != header.width:
+            report.reject(line, "row", f"has {len(fields)} fields; the header has {header.width}")
+            continue
+        event = fields[header.index["event"]].strip()
+        if event == "activity":
+            continue
+        try:
+            if event not in NEEDS:
+                raise RowError("event", f"unknown event {event!r}" if event else "required")
+            if only_partner is not None:
+                raise RowError("event", f"{event}: a partner admin may import only activity rows")
+            events.append(event_read(line, event, fields, header, tz))
+        except RowError as exc:
+            report.reject(line, exc.column, exc.reason)
+    if not report.rows_read:
+        raise FileError(2, "file", "no rows after the header")
+    return events
