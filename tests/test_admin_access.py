@@ -318,3 +318,29 @@ def test_program_admin_adds_a_partner_and_a_client_through_the_services(client, 
 
     shop = ClientAccount.objects.get(hub_id="555")
     assert shop.mrr_history.get().amount == 880
+
+
+def _form_data(html: str) -> dict[str, str]:
+    """The inputs of a rendered admin form, as a browser would post them."""
+    import re
+
+    data = {}
+    for tag in re.findall(r"<input[^>]*>", html):
+        name = re.search(r'name="([^"]+)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if name and 'type="checkbox"' not in tag and 'type="submit"' not in tag:
+            data[name.group(1)] = value.group(1) if value else ""
+    return data
+
+
+@pytest.mark.django_db
+def test_partner_admin_changes_an_employee_role_on_its_page(client, world, partner_admin):
+    client.force_login(partner_admin)
+    url = reverse("admin:accounts_employee_change", args=[world.anna.pk])
+    data = _form_data(client.get(url).content.decode())
+    data.update({"role": "partner_admin", "is_client_access_manager": "on", "name": "Anna A."})
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    world.anna.refresh_from_db()
+    assert (world.anna.role, world.anna.is_client_access_manager) == ("partner_admin", True)
+    assert world.anna.history.latest().history_user == partner_admin
