@@ -2,9 +2,6 @@
 
 import csv
 import io
-import sys
-import types
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -15,42 +12,15 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from accounts import services as access
 from accounts.models import ClientAccount, Partner
+from credits.engine import counted_days_refresh
 from credits.models import CreditLine, DayResult, RecomputeRun, Standing
-from tests.builders import act, give_access, make_client, make_employee, make_partner
+from tests.builders import act, at, give_access, make_client, make_employee, make_partner
 
 DAY = date(2026, 3, 31)
 EARLIER = date(2026, 3, 1)
 COMPUTED_AT = timezone.make_aware(datetime(2026, 4, 1, 2, 30))
-
-
-@dataclass
-class Span:
-    """The interface of credits.relationships.RelationshipSpan."""
-
-    partner_id: int
-    client_id: int
-    started_on: date
-    last_qualifying_on: date
-    ended_on: date | None
-    end_reason: str | None
-
-
-ENDED: list[Span] = []
-
-
-@pytest.fixture(autouse=True)
-def _relationship_history(monkeypatch):  # noqa: ANN001, ANN202
-    """Until the engine ships credits.relationships, stand in for it with `ENDED`."""
-    ENDED.clear()
-    try:
-        import credits.relationships  # noqa: F401
-    except ImportError:
-        module = types.ModuleType("credits.relationships")
-        module.relationship_history = lambda *, partner_ids=None, client_ids=None, through: [
-            s for s in ENDED if partner_ids is None or s.partner_id in partner_ids
-        ]
-        monkeypatch.setitem(sys.modules, "credits.relationships", module)
 
 
 def publish(day: date, warnings: list[str] | None = None) -> RecomputeRun:
@@ -362,27 +332,15 @@ def test_partner_page_shows_tier_progress_against_each_minimum(world, staff) -> 
 
 
 def test_partner_page_shows_ended_relationships_with_their_reason(world, staff) -> None:  # noqa: ANN001
-    if (
-        "credits.relationships" in sys.modules
-        and isinstance(sys.modules["credits.relationships"], types.ModuleType)
-        and not hasattr(sys.modules["credits.relationships"], "__file__")
-    ):
-        ENDED.append(
-            Span(
-                world["erin"].partner_id,
-                world["gone"].pk,
-                date(2026, 1, 5),
-                date(2026, 1, 6),
-                date(2026, 3, 7),
-                "services_ended",
-            )  # fmt: skip
-        )
-        html = _html(staff, PARTNER_A)
-        ended = html[html.index('id="ended"') :]
-        assert "Client 5003" in ended and "Services ended" in ended
-    else:
-        html = _html(staff, PARTNER_A)
-        assert 'id="ended"' in html
+    ended_client = make_client("5004")
+    give_access(world["erin"], ended_client)
+    act(world["erin"], ended_client, "2026-03-02T10:00")
+    access.services_end(partner=world["erin"].partner, client=ended_client, at=at("2026-03-07"))
+    counted_days_refresh(through=DAY)
+    html = _html(staff, PARTNER_A)
+    ended = html[html.index('id="ended"') :]
+    assert "Client 5004" in ended and "Services ended" in ended
+    assert "2026-03-07" in ended
 
 
 def test_partner_page_draws_points_over_time_with_tier_lines_as_inline_svg(world, staff) -> None:  # noqa: ANN001
@@ -484,3 +442,18 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(
     browser.force_login(staff)
     with django_assert_max_num_queries(limit):
         assert browser.get(url, params).status_code == 200
+
+
+def test_pages_read_a_day_computed_by_the_engine(partner_a, staff) -> None:  # noqa: ANN001
+    from credits.engine import recompute_day
+
+    erin = make_employee(partner_a, "erin@alpha.example")
+    client = make_client("7001")
+    give_access(erin, client)
+    act(erin, client, "2026-03-02T10:00")
+    recompute_day(day=DAY)
+    assert "Alpha Agency" in _html(staff, STANDINGS)
+    html = _html(staff, PARTNER_A)
+    assert "Client 7001" in html and "erin@alpha.example" in html
+    assert "10.00" in html  # USD 1,000 with one partner: 10 points
+    assert "Earning managed credit" in _html(staff, WHY, partner="1001", client="7001")
