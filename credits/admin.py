@@ -14,6 +14,7 @@ from django.db.models import Min, Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -134,6 +135,12 @@ class TierAdmin(ProgramRulesAdmin):
 
 class RecomputeForm(forms.Form):
     day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean_day(self) -> date:
+        day = self.cleaned_data["day"]
+        if day > timezone.localdate():
+            raise forms.ValidationError("That day has not begun yet.")
+        return day
 
 
 @admin.register(RecomputeRun)

@@ -115,3 +115,12 @@ def test_credit_reviewer_cannot_recompute(client, reviewer):
     assert not RecomputeRun.objects.exists()
     listing = client.get(reverse("admin:credits_recomputerun_changelist")).content.decode()
     assert url not in listing
+
+
+@pytest.mark.django_db
+def test_recompute_now_refuses_a_day_that_has_not_begun(client, staff):
+    client.force_login(staff)
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    response = client.post(reverse("admin:credits_recomputerun_recompute"), {"day": tomorrow})
+    assert "That day has not begun yet." in response.content.decode()
+    assert not RecomputeRun.objects.exists()
