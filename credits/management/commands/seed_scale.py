@@ -12,11 +12,13 @@
 Loading needs an empty program (no partner, client or activity yet).
 """
 
+import json
 import random
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -386,6 +388,12 @@ def activities_load(shape: Shape, world: World) -> None:
         )  # fmt: skip
 
 
+def seed_record_path() -> Path:
+    """Where the last load into this database recorded its size and time (read by `bench`)."""
+    name = str(connection.settings_dict["NAME"]).replace("/", "_")
+    return Path(settings.VAR_DIR) / f"seed-scale-{name}.json"
+
+
 def _analyze() -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
@@ -430,6 +438,9 @@ class Command(BaseCommand):
             lap = time.perf_counter()
             _analyze()
             self.stdout.write(f"analyzed in {time.perf_counter() - lap:.1f} s")
+        record = {"size": options["size"], "seconds": round(time.perf_counter() - clock, 1)}
+        seed_record_path().parent.mkdir(parents=True, exist_ok=True)
+        seed_record_path().write_text(json.dumps({**record, "shape": sizes}))
         counts = ", ".join(
             f"{m._meta.verbose_name_plural}: {world.count(m):,}" for m in world.tables
         )

@@ -1,0 +1,173 @@
+"""`manage.py bench`: the scale numbers of issue 7, each printed as `name: value unit`.
+
+1. Seed: load `seed_scale --size SIZE` when the program is empty (else report the recorded load).
+2. Refresh: `counted_days_refresh` over the whole history (marked stale from the first day).
+3. One day: `recompute_credits --date LAST` in a child process — wall time and peak RSS.
+4. Backfill: `recompute_credits --from LAST−29 --to LAST` in a child process — the same.
+5. Pages: p50/p95 of the standings page and of the busiest partner's page, as program staff.
+6. Import: `bench/import_bench.py` (the importer's own benchmark), last, as it adds partners.
+"""
+
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection
+from django.db.models import Max, Min
+from django.test import Client
+
+from accounts.models import Partner
+from credits.engine import counted_days_refresh
+from credits.management.commands.seed_scale import seed_record_path
+from credits.models import Activity, Standing
+from credits.staleness import mark_stale
+
+ROOT = Path(settings.BASE_DIR)
+
+
+def _child(args: list[str]) -> tuple[float, float, str]:
+    """Run `manage.py ARGS` in a child; (seconds, peak RSS in MB of the child, output)."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args], capture_output=True, text=True, cwd=ROOT
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far: each child runs once, in order,
+    # and the recompute children are the biggest ones this command starts.
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return elapsed, peak, done.stdout
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """(p50, p95) in milliseconds of samples in seconds."""
+    ms = sorted(s * 1000 for s in samples)
+    if len(ms) == 1:
+        return ms[0], ms[0]
+    cuts = statistics.quantiles(ms, n=20, method="inclusive")
+    return statistics.median(ms), cuts[18]
+
+
+class Command(BaseCommand):
+    help = "Measure the scale numbers of issue 7 (seed, refresh, recompute, pages, import)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--size", default="default", help="seed_scale size if empty.")
+        parser.add_argument("--requests", type=int, default=30, help="Per page.")
+        parser.add_argument("--backfill-days", type=int, default=30)
+        parser.add_argument("--import-rows", type=int, default=20_000)
+        parser.add_argument("--no-refresh", action="store_true", help="Keep the aggregates.")
+        parser.add_argument("--no-import", action="store_true")
+
+    def say(self, name: str, value: float | str, unit: str = "", note: str = "") -> None:
+        text = f"{value:,.2f}" if isinstance(value, float) else str(value)
+        self.stdout.write(
+            f"{name}: {text}{' ' + unit if unit else ''}{'  (' + note + ')' if note else ''}"
+        )
+
+    def handle(self, *args: object, **options: Any) -> None:
+        self.say("database", connection.vendor, note=connection.settings_dict["NAME"])
+        self.seed(options["size"])
+        span = Activity.objects.aggregate(first=Min("day"), last=Max("day"))
+        first, last = span["first"], span["last"]
+        if last is None:
+            self.say("recompute", "skipped", note="no activities")
+            return
+        self.say("activities", f"{Activity.objects.count():,}", "rows", f"{first} … {last}")
+        if not options["no_refresh"]:
+            mark_stale(since=first)
+            started = time.perf_counter()
+            days = counted_days_refresh(through=last)
+            self.say("counted_days_refresh", time.perf_counter() - started, "s", f"{days} days")
+            if connection.vendor == "postgresql":
+                # The refresh rewrites the aggregate: let the planner and the visibility map know.
+                started = time.perf_counter()
+                with connection.cursor() as cursor:
+                    cursor.execute("VACUUM ANALYZE credits_countedday")
+                self.say("vacuum analyze of counted days", time.perf_counter() - started, "s")
+        seconds, peak, out = _child(["recompute_credits", "--date", last.isoformat()])
+        self.say("one day's recompute", seconds, "s", out.strip().splitlines()[0] if out else "")
+        self.say("one day's recompute peak RSS", peak, "MB")
+        n = options["backfill_days"]
+        lo = max(first, last - timedelta(days=n - 1))
+        seconds, peak, _ = _child(
+            ["recompute_credits", "--from", lo.isoformat(), "--to", last.isoformat()]
+        )
+        days = (last - lo).days + 1
+        self.say(f"{days}-day backfill", seconds, "s", f"{seconds / days:.1f} s/day, {lo} … {last}")
+        self.say("recompute peak RSS (largest child)", peak, "MB")
+        self.pages(last, options["requests"])
+        if not options["no_import"]:
+            self.imports(options["import_rows"])
+
+    def seed(self, size: str) -> None:
+        if not Partner.objects.exists():
+            call_command("seed_scale", size=size, stdout=self.stdout)
+        record = seed_record_path()
+        if record.exists():
+            loaded = json.loads(record.read_text())
+            self.say(
+                "seed time", float(loaded["seconds"]), "s", f"seed_scale --size {loaded['size']}"
+            )
+        else:
+            self.say("seed time", "unknown", note=f"program loaded before; no {record.name}")
+
+    def pages(self, day: date, requests: int) -> None:
+        user, _ = User.objects.get_or_create(username="bench-staff", defaults={"is_staff": True})
+        user.groups.add(Group.objects.get(name="program admins"))
+        client = Client()
+        client.force_login(user)
+        busiest = (
+            Standing.objects.filter(day=day)
+            .order_by("-managed_clients")
+            .values_list("partner__key", flat=True)
+            .first()
+        )
+        pages = [("standings page", f"/reports/standings/?date={day}")]
+        if busiest:
+            pages.append((f"partner page ({busiest})", f"/reports/partners/{busiest}/?date={day}"))
+        for name, url in pages:
+            first = client.get(url)  # warm-up: caches, template compilation
+            if first.status_code == 404:
+                self.say(name, "skipped", note=f"{url} answers 404")
+                continue
+            if first.status_code != 200:
+                self.say(name, "skipped", note=f"{url} answers {first.status_code}")
+                continue
+            samples = []
+            for _ in range(requests):
+                started = time.perf_counter()
+                client.get(url)
+                samples.append(time.perf_counter() - started)
+            p50, p95 = percentiles(samples)
+            self.say(f"{name} p50", p50, "ms", f"{requests} requests")
+            self.say(f"{name} p95", p95, "ms")
+
+    def imports(self, rows: int) -> None:
+        script = ROOT / "bench" / "import_bench.py"
+        if not script.exists():
+            self.say("activity import", "skipped", note="bench/import_bench.py does not exist")
+            return
+        done = subprocess.run(
+            [sys.executable, str(script), "--rows", str(rows)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        lines = [line for line in done.stdout.splitlines() if "rows/s" in line]
+        if done.returncode or not lines:
+            self.say("activity import", "failed", note=(done.stderr or done.stdout)[-500:])
+            return
+        rate = lines[-1].rsplit(":", 1)[1].split()[0].replace(",", "")
+        self.say("activity import", float(rate), "rows/s", lines[-1].split(":")[0])
