@@ -166,6 +166,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Chunks of client accounts per parallel recompute task.
 RECOMPUTE_CHUNKS = env.int("RECOMPUTE_CHUNKS", default=8)
+# A queued or running recompute without a heartbeat for this long is abandoned (worker died).
+RECOMPUTE_STALE_SECONDS = env.int("RECOMPUTE_STALE_SECONDS", default=900)
 
 # --- Login throttling (django-axes) ---------------------------------------------------------
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
