@@ -103,9 +103,11 @@ def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict
         return exc.code, dict(exc.headers), exc.read()
 
 
-@pytest.fixture
-def gunicorn(db, tmp_path: Path) -> Iterator[str]:  # noqa: ANN001
-    """A production gunicorn on a free local port, serving static files collected into tmp_path."""
+@pytest.fixture(scope="module")
+def gunicorn(django_db_setup, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: ANN001
+    """A production gunicorn on a free local port, serving static files collected into a
+    temporary STATIC_ROOT; it answers from the test database."""
+    tmp_path = tmp_path_factory.mktemp("gunicorn")
     env = production_env(
         STATIC_ROOT=str(tmp_path / "static"),
         ALLOWED_HOSTS="127.0.0.1",
