@@ -82,24 +82,30 @@ _INSERT_COUNTED_DAYS = f"""
 
 def _mark_run_starts_sql() -> str:
     """A counted day starts a relationship when the previous counted day of the pair is more
-    than the grace period before it, or an immediate end happened since its last activity."""
+    than the grace period before it, or an immediate end happened since its last activity.
+
+    The immediate ends are a join from the (few) end rows rather than a correlated EXISTS per
+    counted day: at scale that subplan ran once for each of millions of rows.
+    """
     gap = days_between("w.day", "w.prev_day")
     return f"""
     UPDATE credits_countedday SET starts_run = TRUE WHERE id IN (
-        SELECT w.id FROM (
+        WITH w AS (
             SELECT id, partner_id, client_id, day, last_at,
                    LAG(day) OVER (PARTITION BY partner_id, client_id ORDER BY day) AS prev_day,
                    LAG(last_at) OVER (PARTITION BY partner_id, client_id ORDER BY day)
                        AS prev_last_at
             FROM credits_countedday WHERE day BETWEEN %(window_lo)s AND %(hi)s
-        ) w
-        WHERE w.day >= %(lo)s AND (
-            w.prev_day IS NULL OR {gap} > %(grace)s
-            OR EXISTS (SELECT 1 FROM accounts_relationshipend e
-                       WHERE e.partner_id = w.partner_id
-                         AND (e.client_id = w.client_id OR e.client_id IS NULL)
-                         AND e.at >= w.prev_last_at AND e.at < w.last_at)
         )
+        SELECT w.id FROM w
+        WHERE w.day >= %(lo)s AND (w.prev_day IS NULL OR {gap} > %(grace)s)
+        UNION
+        SELECT w.id FROM w
+        JOIN accounts_relationshipend e
+          ON e.partner_id = w.partner_id
+         AND (e.client_id = w.client_id OR e.client_id IS NULL)
+         AND e.at >= w.prev_last_at AND e.at < w.last_at
+        WHERE w.day >= %(lo)s
     )
     """
 

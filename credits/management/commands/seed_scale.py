@@ -333,6 +333,7 @@ def activities_load_pg(shape: Shape) -> None:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
         cursor.execute("SET LOCAL synchronous_commit = off")
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.scale_access, pg_temp.scale_kinds")
         cursor.execute(
             "CREATE TEMP TABLE scale_access ON COMMIT DROP AS"
             " SELECT (ROW_NUMBER() OVER (ORDER BY a.id) - 1) AS n,"
