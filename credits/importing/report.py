@@ -31,9 +31,18 @@ class ImportReport:
         if self.on_error is not None:
             self.on_error(message)
 
+    def sort_errors(self) -> None:
+        """By line: pass 1 finds event rows' errors before pass 2 finds activities'."""
+        self.errors.sort(key=_line_of)
+
     def summary(self) -> str:
         text = (
             f"rows read: {self.rows_read}, applied: {self.applied}, "
             f"duplicates: {self.duplicates}, rejected: {self.rejected}"
         )
         return text if self.committed else text + " — nothing imported"
+
+
+def _line_of(error: str) -> int:
+    head = error.split(":", 1)[0]
+    return int(head[5:]) if head.startswith("line ") else 1 << 62

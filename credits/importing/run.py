@@ -49,6 +49,7 @@ def events_import(
             report.reject(exc.line, exc.column, exc.reason)
         else:
             report.committed = True
+    report.sort_errors()
     return report
 
 

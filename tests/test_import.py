@@ -1,0 +1,293 @@
+"""Importing events files (SPEC §4, issue 5): the service, then the command once."""
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import Assignment, ClientAccount, ClientMRR, Employee, Partner, Seat
+from credits.importing import events_import
+from credits.models import Activity, Deal, EngineState, ImportedEvent
+from credits.services import fingerprint
+from partnercredit.csvsafe import cell
+from tests.builders import act, at, give_access, make_client, make_employee
+
+EXAMPLE = Path("/work/shared/examples/example-world.csv")
+if not EXAMPLE.exists():  # the copy next to the code, when the shared folder is absent (CI)
+    EXAMPLE = Path(__file__).parent / "data" / "example-world.csv"
+HEADER = "at,event,partner,employee,client,name,role,country,currency,amount,tool,action,kind,ref\n"
+WORLD = HEADER + (
+    "2026-04-01,partner_joined,7001,,,Northwind,,,,,,,,\n"
+    "2026-04-01,employee_added,7001,ann@nw.example,,Ann,partner_admin,,,,,,,\n"
+    "2026-04-01,client_added,,,8001,Orbit,,US,USD,2000.00,,,,\n"
+    "2026-04-02,client_assigned,7001,ann@nw.example,8001,,,,,,,,,\n"
+    "2026-04-02,seat_added,7001,ann@nw.example,8001,,,,,,,,,\n"
+)
+MODELS = (
+    Partner,
+    Employee,
+    ClientAccount,
+    ClientMRR,
+    Assignment,
+    Seat,
+    Activity,
+    Deal,
+    ImportedEvent,
+)
+
+
+def counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in MODELS}
+
+
+def write(tmp_path: Path, content: str | bytes, name: str = "events.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return path
+
+
+def activity(line: str = "2026-04-03T10:00:00,7001,ann@nw.example,8001,blog,publish,a-1") -> str:
+    when, partner, employee, client, tool, action, ref = line.split(",")
+    return f"{when},activity,{partner},{employee},{client},,,,,,{tool},{action},,{ref}\n"
+
+
+@pytest.fixture
+def world(db, tmp_path):  # noqa: ANN001, ANN201
+    report = events_import(path_or_file=write(tmp_path, WORLD, "world.csv"))
+    assert report.committed, report.errors
+
+
+def test_the_example_world_imports_with_its_access_history_activities_and_deal(db) -> None:  # noqa: ANN001
+    report = events_import(path_or_file=EXAMPLE)
+
+    assert report.committed, report.errors
+    assert (report.rows_read, report.applied, report.duplicates, report.rejected) == (24, 24, 0, 0)
+    assert Partner.objects.get(key="7002").name == "Southpaw Media"
+    ann = Employee.objects.get(email="ann@northwind.example")
+    assert (ann.partner.key, ann.role) == ("7001", "partner_admin")
+    sue_seat = Seat.objects.get(employee__email="sue@southpaw.example", client__hub_id="8001")
+    assert (sue_seat.start, sue_seat.end) == (at("2026-04-02"), at("2026-05-15T17:00"))
+    assert Seat.objects.get(employee__email="sue@southpaw.example", client__hub_id="8003").is_open
+    assert Activity.objects.count() == 6
+    first = Activity.objects.get(ref="ex-1")
+    assert (first.tool, first.action, first.at, first.day) == (
+        "website_page", "publish", at("2026-04-03T10:00"), date(2026, 4, 3)
+    )  # fmt: skip
+    assert first.partner_id == ann.partner_id and first.fingerprint == fingerprint("ex-1", [])
+    deal = Deal.objects.get()
+    assert (deal.partner.key, deal.client.hub_id, deal.closed_on, deal.amount, deal.kind) == (
+        "7002", "8003", date(2026, 4, 10), Decimal("400.00"), "sourced"
+    )  # fmt: skip
+    assert ClientMRR.objects.get(client__hub_id="8001").amount == Decimal("2000.01")
+    assert EngineState.objects.get().dirty_from == date(2026, 4, 1)
+
+
+def test_importing_the_same_file_twice_changes_nothing(db) -> None:  # noqa: ANN001
+    events_import(path_or_file=EXAMPLE)
+    before = counts()
+
+    again = events_import(path_or_file=EXAMPLE)
+
+    assert again.committed
+    assert (again.rows_read, again.applied, again.duplicates, again.rejected) == (24, 0, 24, 0)
+    assert counts() == before
+
+
+def test_rows_without_a_ref_are_duplicates_when_their_content_was_imported(world, tmp_path) -> None:  # noqa: ANN001
+    row = activity("2026-04-03T10:00:00,7001,ann@nw.example,8001,blog,publish,")
+    act(Employee.objects.get(), ClientAccount.objects.get(), "2026-04-03T10:00")
+
+    report = events_import(path_or_file=write(tmp_path, HEADER + row + row))
+
+    assert (report.applied, report.duplicates) == (0, 2)
+    assert Activity.objects.count() == 1
+
+
+def test_the_inlined_ref_fingerprint_is_the_service_one(world, tmp_path) -> None:  # noqa: ANN001
+    events_import(path_or_file=write(tmp_path, HEADER + activity()))
+    assert Activity.objects.get().fingerprint == fingerprint("a-1", ["anything"])
+
+
+def test_an_activity_day_is_the_program_day_of_its_moment(world, tmp_path) -> None:  # noqa: ANN001
+    row = activity("2026-04-03T23:30:00-05:00,7001,ann@nw.example,8001,Blog,Publish,a-9")
+    events_import(path_or_file=write(tmp_path, HEADER + row))
+    stored = Activity.objects.get()
+    assert (stored.day, stored.tool, stored.action) == (date(2026, 4, 4), "blog", "publish")
+
+
+def test_unknown_tools_and_actions_are_stored(world, tmp_path) -> None:  # noqa: ANN001
+    row = activity("2026-04-03,7001,ann@nw.example,8001,hologram,beam,a-2")
+    assert events_import(path_or_file=write(tmp_path, HEADER + row)).applied == 1
+    assert Activity.objects.get().tool == "hologram"
+
+
+BAD = {
+    "missing header at": ("event,partner\npartner_joined,9\n", "line 1: header: missing required column 'at'"),
+    "unknown header": (HEADER.strip() + ",colour\n", "line 1: header: unknown column(s) 'colour'"),
+    "empty file": ("", "line 1: header: the file is empty"),
+    "header only": (HEADER, "line 2: file: no rows after the header"),
+    "unknown event": (HEADER + "2026-04-05,partner_danced,7001,,,,,,,,,,,\n", "line 2: event: unknown event 'partner_danced'"),
+    "unknown partner": (HEADER + activity("2026-04-05,9999,ann@nw.example,8001,blog,publish,x"), "line 2: partner: unknown partner '9999'"),
+    "unknown employee": (HEADER + activity("2026-04-05,7001,bob@nw.example,8001,blog,publish,x"), "line 2: employee: unknown employee 'bob@nw.example'"),
+    "unknown client": (HEADER + activity("2026-04-05,7001,ann@nw.example,8999,blog,publish,x"), "line 2: client: unknown client '8999'"),
+    "impossible date": (HEADER + activity("2026-02-30T10:00:00,7001,ann@nw.example,8001,blog,publish,x"), "line 2: at: '2026-02-30T10:00:00' is not a valid ISO date"),
+    "impossible date on an event": (HEADER + "2026-13-01,partner_joined,7005,,,,,,,,,,,\n", "line 2: at: '2026-13-01'"),
+    "bad decimal": (HEADER + "2026-04-05,mrr_changed,,,8001,,,,,\"1,000\",,,,\n", "line 2: amount: '1,000' is not a decimal"),
+    "three decimals": (HEADER + "2026-04-05,mrr_changed,,,8001,,,,,10.005,,,,\n", "line 2: amount: '10.005'"),
+    "negative MRR": (HEADER + "2026-04-05,mrr_changed,,,8001,,,,,-5.00,,,,\n", "line 2: amount: -5.00 is negative"),
+    "unknown currency": (HEADER + "2026-04-05,mrr_changed,,,8001,,,,XYZ,5.00,,,,\n", "line 2: currency: 'XYZ' is not an ISO 4217"),
+    "unknown country": (HEADER + "2026-04-05,client_added,,,8009,Zed,,ZZ,USD,5.00,,,,\n", "line 2: country: 'ZZ' is not an ISO 3166"),
+    "unknown role": (HEADER + "2026-04-05,employee_added,7001,zed@nw.example,,Zed,boss,,,,,,,\n", "line 2: role: 'boss'"),
+    "unknown kind": (HEADER + "2026-04-05,deal_closed,7001,,8001,,,,USD,5.00,,,gifted,d-1\n", "line 2: kind: 'gifted'"),
+    "missing field": (HEADER + "2026-04-05,client_added,,,8009,Zed,,US,USD,,,,,\n", "line 2: amount: required for client_added"),
+    "duplicate refs": (HEADER + activity() + activity(), "line 3: ref: 'a-1' is also used on line 2"),
+    "wrong field count": (HEADER + "2026-04-05,partner_joined,7005\n", "line 2: row: has 3 fields; the header has 14"),
+    "non-UTF-8": (HEADER.encode() + b"2026-04-05,partner_joined,7005,,,Caf\xe9,,,,,,,,\n", "line 2: encoding: not UTF-8 (byte 0xe9"),
+    "10 MB line": (HEADER + "2026-04-05,partner_joined,7005,,,Big" + "x" * 10_000_000 + ",,,,,,,,\n", "line 2: line: longer than 1,048,576 bytes"),
+    "service refusal": (HEADER + "2026-04-05,seat_added,7001,ann@nw.example,8001,,,,,,,,,\n", "line 2: event: seat_added refused: ann@nw.example already has a seat in 8001"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("content, message", BAD.values(), ids=BAD.keys())
+def test_a_bad_file_names_line_and_column_and_writes_nothing(
+    world, tmp_path, content, message
+) -> None:  # noqa: ANN001
+    good = activity("2026-04-06T09:00:00,7001,ann@nw.example,8001,blog,publish,good-1")
+    if isinstance(content, str) and content.startswith(HEADER) and content != HEADER:
+        content = content + good  # a valid row too, which must not be written either
+    before = counts()
+
+    report = events_import(path_or_file=write(tmp_path, content))
+
+    assert not report.committed
+    assert any(error.startswith(message) for error in report.errors), report.errors
+    assert report.applied == 0
+    assert counts() == before
+
+
+def test_every_bad_row_is_listed(world, tmp_path) -> None:  # noqa: ANN001
+    rows = [
+        activity(f"2026-04-0{day},7001,ann@nw.example,89{day},blog,publish,r{day}")
+        for day in (3, 4, 5)
+    ]
+    seen: list[str] = []
+
+    report = events_import(
+        path_or_file=write(tmp_path, HEADER + "".join(rows)), on_error=seen.append
+    )
+
+    assert [error.split(":")[0] for error in report.errors] == ["line 2", "line 3", "line 4"]
+    assert seen == report.errors and report.rejected == 3
+
+
+def test_skip_invalid_imports_the_valid_rows_and_lists_the_rest(world, tmp_path) -> None:  # noqa: ANN001
+    content = (
+        HEADER
+        + activity()
+        + activity("2026-04-05,7001,ann@nw.example,8999,blog,publish,x")
+        + activity()
+    )
+
+    report = events_import(path_or_file=write(tmp_path, content), skip_invalid=True)
+
+    assert report.committed
+    assert (report.rows_read, report.applied, report.duplicates, report.rejected) == (3, 1, 0, 2)
+    assert report.errors == [
+        "line 3: client: unknown client '8999'",
+        "line 4: ref: 'a-1' is also used on line 2 of this file",
+    ]
+    assert list(Activity.objects.values_list("ref", flat=True)) == ["a-1"]
+
+
+def test_names_that_look_like_formulas_are_kept_as_data(db, tmp_path) -> None:  # noqa: ANN001
+    content = HEADER + (
+        '2026-04-01,partner_joined,7001,,,"=HYPERLINK(""x"")",,,,,,,,\n'
+        "2026-04-01,employee_added,7001,a@x.example,,+Plus,employee,,,,,,,\n"
+        "2026-04-01,client_added,,,8001,-Minus,,US,USD,1.00,,,,\n"
+        "2026-04-01,client_added,,,8002,@At,,US,USD,1.00,,,,\n"
+    )
+    assert events_import(path_or_file=write(tmp_path, content)).committed
+
+    names = [Partner.objects.get().name, Employee.objects.get().name]
+    names += list(ClientAccount.objects.order_by("hub_id").values_list("name", flat=True))
+    assert names == ['=HYPERLINK("x")', "+Plus", "-Minus", "@At"]
+    assert all(cell(name).startswith("'") for name in names)
+
+
+def test_client_access_manager_role_is_the_permission_on_an_employee(db, tmp_path) -> None:  # noqa: ANN001
+    content = HEADER + (
+        "2026-04-01,partner_joined,7001,,,N,,,,,,,,\n"
+        "2026-04-01,employee_added,7001,Cam@X.example,,Cam,client_access_manager,,,,,,,\n"
+    )
+    events_import(path_or_file=write(tmp_path, content))
+    cam = Employee.objects.get()
+    assert (cam.email, cam.role, cam.is_client_access_manager) == (
+        "cam@x.example",
+        "employee",
+        True,
+    )
+
+
+def test_rows_apply_in_time_order_not_file_order(db, tmp_path) -> None:  # noqa: ANN001
+    content = HEADER + (
+        "2026-04-02,employee_added,7001,a@x.example,,A,employee,,,,,,,\n"
+        "2026-04-01,partner_joined,7001,,,N,,,,,,,,\n"
+    )
+    assert events_import(path_or_file=write(tmp_path, content)).applied == 2
+
+
+def test_a_partner_admin_upload_accepts_only_that_partners_activities(
+    partner_a, partner_b, tmp_path
+) -> None:  # noqa: ANN001
+    client = make_client("8001")
+    give_access(make_employee(partner_a, "ann@a.example"), client)
+    give_access(make_employee(partner_b, "bob@b.example"), client)
+    content = HEADER + (
+        activity("2026-04-03,1001,ann@a.example,8001,blog,publish,a-1")
+        + activity("2026-04-03,2002,bob@b.example,8001,blog,publish,b-1")
+        + "2026-04-03,partner_joined,3003,,,Gamma,,,,,,,,\n"
+        + activity("2026-04-03,1001,bob@b.example,8001,blog,publish,a-2")
+    )
+
+    report = events_import(
+        path_or_file=write(tmp_path, content), only_partner=partner_a, skip_invalid=True
+    )
+
+    assert list(Activity.objects.values_list("ref", flat=True)) == ["a-1"]
+    assert report.errors == [
+        "line 3: partner: 2002 is not your partner: you may import only its own activities",
+        "line 4: event: partner_joined: a partner admin may import only activity rows",
+        "line 5: employee: bob@b.example is not an employee of partner 1001",
+    ]
+    assert not Partner.objects.filter(key="3003").exists()
+
+
+def test_the_command_prints_a_summary(db, capsys) -> None:  # noqa: ANN001
+    call_command("import_events", str(EXAMPLE))
+    assert "rows read: 24, applied: 24, duplicates: 0, rejected: 0" in capsys.readouterr().out
+
+
+def test_the_command_fails_on_a_bad_file_and_lists_the_rows(world, tmp_path, capsys) -> None:  # noqa: ANN001
+    path = write(tmp_path, HEADER + activity("2026-04-05,9999,ann@nw.example,8001,blog,publish,x"))
+    with pytest.raises(CommandError, match="1 invalid row"):
+        call_command("import_events", str(path))
+    assert "line 2: partner: unknown partner '9999'" in capsys.readouterr().err
+
+    call_command("import_events", str(path), "--skip-invalid")
+    assert "rejected: 1" in capsys.readouterr().out
+
+
+def test_the_command_names_a_missing_file(db) -> None:  # noqa: ANN001
+    with pytest.raises(CommandError, match="no such file"):
+        call_command("import_events", "/nonexistent/events.csv")
+
+
+def test_activity_recorded_before_and_imported_keeps_one_row(world, tmp_path) -> None:  # noqa: ANN001
+    events_import(path_or_file=write(tmp_path, HEADER + activity()))
+    events_import(path_or_file=write(tmp_path, HEADER + activity(), "again.csv"))
+    assert Activity.objects.count() == 1
+    assert (
+        ImportedEvent.objects.count() == 5
+    )  # the world's rows only; activities dedupe by fingerprint
