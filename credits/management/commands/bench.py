@@ -117,7 +117,7 @@ class Command(BaseCommand):
         self.say("one day's recompute peak RSS", peak, "MB")
         n = options["backfill_days"]
         lo = max(first, last - timedelta(days=n - 1))
-        seconds, peak, _ = _child(
+        seconds, peak, _ = run(
             ["recompute_credits", "--from", lo.isoformat(), "--to", last.isoformat()]
         )
         days = (last - lo).days + 1
