@@ -83,3 +83,20 @@ def test_a_real_worker_process_executes_a_task_through_redis() -> None:
     with running_worker(redis_url()) as app:
         result = app.send_task("credits.tasks.ping", args=["from the test"])
         assert result.get(timeout=60) == "pong from the test"
+
+
+def test_an_empty_database_url_means_the_default_sqlite_file() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings;"
+            " print(settings.DATABASES['default']['ENGINE'])",
+        ],  # fmt: skip
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": "", "DJANGO_SETTINGS_MODULE": "partnercredit.settings"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "django.db.backends.sqlite3"
