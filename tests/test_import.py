@@ -291,3 +291,21 @@ def test_activity_recorded_before_and_imported_keeps_one_row(world, tmp_path) ->
     assert (
         ImportedEvent.objects.count() == 5
     )  # the world's rows only; activities dedupe by fingerprint
+
+
+def test_naive_times_are_program_time_in_a_zone_with_summer_time(world, tmp_path, settings) -> None:  # noqa: ANN001
+    settings.TIME_ZONE = "Europe/Rome"
+    rows = [
+        activity("2026-07-01T23:30:00,7001,ann@nw.example,8001,blog,publish,summer"),
+        activity("2026-01-15T23:30:00,7001,ann@nw.example,8001,blog,publish,winter"),
+        activity("2026-01-15T23:45:00,7001,ann@nw.example,8001,blog,publish,"),
+    ]
+    events_import(path_or_file=write(tmp_path, HEADER + "".join(rows)))
+
+    summer, winter = Activity.objects.get(ref="summer"), Activity.objects.get(ref="winter")
+    assert (summer.at, summer.day) == (at("2026-07-01T21:30:00+00:00"), date(2026, 7, 1))
+    assert (winter.at, winter.day) == (at("2026-01-15T22:30:00+00:00"), date(2026, 1, 15))
+    no_ref = Activity.objects.get(ref="")
+    assert no_ref.fingerprint == fingerprint(
+        "", ["activity", "2026-01-15T23:45:00+01:00", str(no_ref.employee_id), str(no_ref.client_id), "blog", "publish"]
+    )  # fmt: skip

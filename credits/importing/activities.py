@@ -12,6 +12,7 @@ from datetime import date, datetime, tzinfo
 from typing import BinaryIO
 
 from django.db import connection
+from django.utils import timezone
 
 from accounts.models import ClientAccount, Employee, Partner
 from credits.importing.reading import RowError, header_read, rows
@@ -25,7 +26,8 @@ COLUMNS = "partner_id, employee_id, client_id, at, day, tool, action, ref, finge
 PROGRESS_EVERY = 50_000
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
-Staged = tuple[int, int, int, int, datetime, date, str, str, str, str]
+# line, partner, employee, client, at (ISO with offset), day (ISO), tool, action, ref, fingerprint
+Staged = tuple[int, int, int, int, str, str, str, str, str, str]
 
 
 def activities_import(
@@ -59,7 +61,7 @@ def activities_import(
         report.applied += inserted
         report.duplicates += staged - inserted
         if inserted:
-            mark_stale(since=first_day)
+            mark_stale(since=date.fromisoformat(first_day))
     stage.drop()
 
 
@@ -116,6 +118,7 @@ def _valid_rows(  # noqa: C901 — the hot loop, kept flat on purpose
     missing = [c for c in ("partner", "employee", "client", "tool", "action") if c not in index]
     only = only_partner.pk if only_partner is not None else None
     fromiso = datetime.fromisoformat
+    local_hours: dict[str, tuple[str, str]] = {}
     blake2b = hashlib.blake2b
     total = report.rows_read
     seen = 0
@@ -139,10 +142,23 @@ def _valid_rows(  # noqa: C901 — the hot loop, kept flat on purpose
                     "at", f"{text!r} is not a valid ISO date or datetime ({exc})"
                 ) from None
             if at.tzinfo is None:
-                at = at.replace(tzinfo=tz)  # what make_aware does for a zoneinfo zone
-                day = at.date()
+                # Program time. The offset and the day depend only on the date and the hour
+                # (text[:13]; time zones change offset on the hour), so they are computed once
+                # per hour: `make_aware` and `isoformat` per row would cost more than the rest.
+                hour = local_hours.get(text[:13])
+                if hour is None:
+                    hour = _local_hour(at, tz)
+                    if len(local_hours) > 100_000:
+                        local_hours.clear()
+                    local_hours[text[:13]] = hour
+                if len(text) == 19 and text[10] == "T" and text[13] == ":" and text[16] == ":":
+                    at_iso = text + hour[0]  # already YYYY-MM-DDTHH:MM:SS
+                else:
+                    at_iso = at.isoformat() + hour[0]
+                day = hour[1]
             else:
-                day = at.astimezone(tz).date()
+                local = at.astimezone(tz)
+                at_iso, day = local.isoformat(), local.date().isoformat()
             key = fields[i_partner].strip()
             partner_id = partners.get(key)
             if partner_id is None:
@@ -186,13 +202,19 @@ def _valid_rows(  # noqa: C901 — the hot loop, kept flat on purpose
                 # credits.services.fingerprint, inlined for speed (a test checks they agree).
                 key_hex = blake2b(("ref\x1f" + ref).encode(), digest_size=16).hexdigest()
             else:
-                content = ["activity", at.astimezone(tz).isoformat(), str(employee_id),
+                content = ["activity", at_iso, str(employee_id),
                            str(client_id), tool, action]  # fmt: skip
                 key_hex = fingerprint("", content).hex
         except RowError as exc:
             report.reject(line, exc.column, exc.reason)
             continue
-        yield line, partner_id, employee_id, client_id, at, day, tool, action, ref, key_hex
+        yield line, partner_id, employee_id, client_id, at_iso, day, tool, action, ref, key_hex
+
+
+def _local_hour(at: datetime, tz: tzinfo) -> tuple[str, str]:
+    """(the ISO offset suffix, the ISO day) of a naive program-time moment."""
+    aware = timezone.make_aware(at, tz)
+    return aware.isoformat()[len(at.isoformat()) :], at.date().isoformat()
 
 
 _REPEATED = f"""
@@ -208,7 +230,7 @@ class Stage:
 
     create: str
 
-    def fill(self, checked: Iterable[Staged]) -> tuple[int, date | None]:
+    def fill(self, checked: Iterable[Staged]) -> tuple[int, str | None]:
         raise NotImplementedError
 
     def _execute(self, sql: str, params: tuple = ()) -> int:
@@ -232,10 +254,12 @@ class Stage:
         )
 
     def insert(self) -> int:
+        # In the order of the (employee, client, at) index: about twice as fast as file order
+        # on a large table, because index pages are touched in sequence.
         table = Activity._meta.db_table
         return self._execute(
             f"INSERT INTO {table} ({COLUMNS}) SELECT {COLUMNS} FROM {STAGE} WHERE true "
-            "ON CONFLICT (fingerprint) DO NOTHING"
+            "ORDER BY employee_id, client_id, at ON CONFLICT (fingerprint) DO NOTHING"
         )
 
     def drop(self) -> None:
@@ -253,7 +277,11 @@ class PostgresStage(Stage):
     """
     CHUNK = 2000
 
-    def fill(self, checked: Iterable[Staged]) -> tuple[int, date | None]:
+    def _open(self) -> None:
+        super()._open()
+        self._execute("SET LOCAL work_mem = '256MB'")  # sorts of the staged rows, in memory
+
+    def fill(self, checked: Iterable[Staged]) -> tuple[int, str | None]:
         self._open()
         count, first_day, chunk = 0, None, []
         escapes = _COPY_ESCAPES
@@ -290,18 +318,16 @@ class SqliteStage(Stage):
     """
     BATCH = 5000
 
-    def fill(self, checked: Iterable[Staged]) -> tuple[int, date | None]:
+    def fill(self, checked: Iterable[Staged]) -> tuple[int, str | None]:
         self._open()
-        adapt = connection.ops.adapt_datetimefield_value
+        adapt, fromiso = connection.ops.adapt_datetimefield_value, datetime.fromisoformat
         sql = f"INSERT INTO {STAGE} (line, {COLUMNS}) VALUES ({', '.join(['%s'] * 10)})"
         count, first_day, batch = 0, None, []
         with connection.cursor() as cursor:
             for line, pid, eid, cid, at, day, tool, action, ref, key in checked:
                 if first_day is None or day < first_day:
                     first_day = day
-                batch.append(
-                    (line, pid, eid, cid, adapt(at), day.isoformat(), tool, action, ref, key)
-                )
+                batch.append((line, pid, eid, cid, adapt(fromiso(at)), day, tool, action, ref, key))
                 if len(batch) >= self.BATCH:
                     cursor.executemany(sql, batch)
                     count += len(batch)

@@ -5,6 +5,7 @@ over-long line becomes an error naming its line instead of aborting the whole re
 """
 
 import csv
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -76,37 +77,80 @@ class FileError(Exception):
 
 
 class Lines:
-    """The decoded lines of a binary file, remembering which lines could not be read."""
+    """The decoded lines of a binary file, remembering which lines could not be read.
+
+    Read in blocks and decoded a block at a time (fast); a block that is not UTF-8, or that
+    holds an over-long line, is redone line by line to name the culprit.
+    """
+
+    BLOCK = 1 << 18
 
     def __init__(self, raw: BinaryIO) -> None:
         self.raw = raw
-        self.number = 0
+        self.number = 0  # lines yielded so far
         self.bad: dict[int, RowError] = {}
 
     def __iter__(self) -> Iterator[str]:
-        readline = self.raw.readline
-        while data := readline(MAX_LINE_BYTES):
+        read, carry, skipping = self.raw.read, b"", False
+        while True:
+            block = read(self.BLOCK)
+            data = carry + block
+            cut = data.rfind(b"\n") + 1 if block else len(data)
+            if not data:
+                return
+            if cut == 0:  # no line end yet
+                if len(data) > MAX_LINE_BYTES and not skipping:
+                    self._bad(
+                        self.number + 1, "line", f"longer than {MAX_LINE_BYTES:,} bytes; skipped"
+                    )
+                    self.number += 1
+                    skipping = True
+                    yield "\n"
+                carry = b"" if skipping else data
+                continue
+            complete, carry = data[:cut], data[cut:]
+            if skipping:  # the rest of an over-long line
+                end = complete.find(b"\n")
+                if end < 0:
+                    return  # it ran to the end of the file
+                skipping = False
+                complete = complete[end + 1 :]
+            if self.number == 0 and complete.startswith(b"\xef\xbb\xbf"):
+                complete = complete[3:]
+            try:
+                if len(complete) > MAX_LINE_BYTES:
+                    raise ValueError  # may hold an over-long line: check one by one
+                text = complete.decode()
+            except ValueError:
+                yield from self._one_by_one(complete)
+                continue
+            self.number += text.count("\n") + (not text.endswith("\n"))
+            yield from io.StringIO(text, newline="\n")
+
+    def _one_by_one(self, complete: bytes) -> Iterator[str]:
+        pieces = [piece + b"\n" for piece in complete.split(b"\n")]
+        pieces[-1] = pieces[-1][:-1]
+        for data in pieces:
+            if not data:
+                continue
             self.number += 1
-            if len(data) == MAX_LINE_BYTES and not data.endswith(b"\n"):
-                while (more := readline(MAX_LINE_BYTES)) and not more.endswith(b"\n"):
-                    pass
-                self.bad[self.number] = RowError(
-                    "line", f"longer than {MAX_LINE_BYTES:,} bytes; skipped"
-                )
+            if len(data) > MAX_LINE_BYTES:
+                self._bad(self.number, "line", f"longer than {MAX_LINE_BYTES:,} bytes; skipped")
                 yield "\n"
                 continue
             try:
-                text = data.decode()
+                yield data.decode()
             except UnicodeDecodeError as exc:
-                self.bad[self.number] = RowError(
+                byte = data[exc.start]
+                self._bad(
+                    self.number,
                     "encoding",
-                    f"not UTF-8 (byte 0x{data[exc.start]:02x} at position {exc.start + 1})",
+                    f"not UTF-8 (byte 0x{byte:02x} at position {exc.start + 1})",
                 )
                 yield "\n"
-                continue
-            if self.number == 1 and text.startswith("\ufeff"):
-                text = text[1:]
-            yield text
+
+    def _bad(self, number: int, column: str, reason: str) -> None:
+        self.bad[number] = RowError(column, reason)
 
 
 @dataclass
@@ -119,7 +163,7 @@ def rows(raw: BinaryIO) -> Iterator[tuple[int, list[str] | RowError]]:
     """(line number, fields) for the header and every non-blank record, or a RowError."""
     lines = Lines(raw)
     reader = csv.reader(lines, strict=True)
-    last = 0
+    last = 0  # the line numbers are csv's count of the lines it took from `lines`
     while True:
         try:
             fields = next(reader)
@@ -127,7 +171,7 @@ def rows(raw: BinaryIO) -> Iterator[tuple[int, list[str] | RowError]]:
             return
         except csv.Error as exc:
             fields = RowError("row", f"not valid CSV ({exc})")
-        start, last = last + 1, lines.number
+        start, last = last + 1, reader.line_num
         if lines.bad:
             bad = [n for n in lines.bad if start <= n <= last]
             if bad:
