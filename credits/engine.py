@@ -80,7 +80,32 @@ _INSERT_COUNTED_DAYS = f"""
 """
 
 
-def _mark_run_starts_sql() -> str:
+_PAIR_HISTORY_BY_WINDOW = """
+    SELECT id, partner_id, client_id, day, last_at,
+           LAG(day) OVER (PARTITION BY partner_id, client_id ORDER BY day) AS prev_day,
+           LAG(last_at) OVER (PARTITION BY partner_id, client_id ORDER BY day) AS prev_last_at
+    FROM credits_countedday WHERE day BETWEEN %(window_lo)s AND %(hi)s
+"""
+
+# The same rows for the refreshed days only, each looking up its previous counted day in the
+# (partner, client, day) index: for a few days this reads ~1/60 of what the window reads.
+_PAIR_HISTORY_BY_LOOKUP = """
+    SELECT c.id, c.partner_id, c.client_id, c.day, c.last_at,
+           p.day AS prev_day, p.last_at AS prev_last_at
+    FROM credits_countedday c
+    LEFT JOIN credits_countedday p
+      ON p.partner_id = c.partner_id AND p.client_id = c.client_id
+     AND p.day = (SELECT MAX(q.day) FROM credits_countedday q
+                  WHERE q.partner_id = c.partner_id AND q.client_id = c.client_id
+                    AND q.day < c.day AND q.day >= %(window_lo)s)
+    WHERE c.day BETWEEN %(lo)s AND %(hi)s
+"""
+
+# Up to this many refreshed days, look the previous counted day up; beyond, one window pass.
+LOOKUP_MAX_DAYS = 7
+
+
+def _mark_run_starts_sql(*, days: int) -> str:
     """A counted day starts a relationship when the previous counted day of the pair is more
     than the grace period before it, or an immediate end happened since its last activity.
 
@@ -88,15 +113,10 @@ def _mark_run_starts_sql() -> str:
     counted day: at scale that subplan ran once for each of millions of rows.
     """
     gap = days_between("w.day", "w.prev_day")
+    history = _PAIR_HISTORY_BY_LOOKUP if days <= LOOKUP_MAX_DAYS else _PAIR_HISTORY_BY_WINDOW
     return f"""
     UPDATE credits_countedday SET starts_run = TRUE WHERE id IN (
-        WITH w AS (
-            SELECT id, partner_id, client_id, day, last_at,
-                   LAG(day) OVER (PARTITION BY partner_id, client_id ORDER BY day) AS prev_day,
-                   LAG(last_at) OVER (PARTITION BY partner_id, client_id ORDER BY day)
-                       AS prev_last_at
-            FROM credits_countedday WHERE day BETWEEN %(window_lo)s AND %(hi)s
-        )
+        WITH w AS ({history})
         SELECT w.id FROM w
         WHERE w.day >= %(lo)s AND (w.prev_day IS NULL OR {gap} > %(grace)s)
         UNION
@@ -130,7 +150,8 @@ def counted_days_refresh(*, through: date) -> int:
         params = {"lo": lo, "hi": through, "window_lo": lo - timedelta(days=grace + 1)}
         execute("DELETE FROM credits_countedday WHERE day BETWEEN %(lo)s AND %(hi)s", params)
         execute(_INSERT_COUNTED_DAYS, params)
-        execute(_mark_run_starts_sql(), {**params, "grace": grace})
+        days = (through - lo).days + 1
+        execute(_mark_run_starts_sql(days=days), {**params, "grace": grace})
         EngineState.objects.filter(pk=1).update(dirty_from=through + timedelta(days=1))
     return (through - lo).days + 1
 
