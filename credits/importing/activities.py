@@ -296,7 +296,7 @@ class PostgresStage(Stage):
                 if "\\" in text or not text.isprintable():
                     tool, action, ref = (s.translate(escapes) for s in (tool, action, ref))
                 chunk.append(
-                    f"{line}\t{pid}\t{eid}\t{cid}\t{at.isoformat()}\t{day}\t{tool}\t{action}\t{ref}\t{key}\n"
+                    f"{line}\t{pid}\t{eid}\t{cid}\t{at}\t{day}\t{tool}\t{action}\t{ref}\t{key}\n"
                 )
                 if len(chunk) >= self.CHUNK:
                     copy.write("".join(chunk))
