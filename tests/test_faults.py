@@ -9,10 +9,12 @@ import signal
 import time
 from collections.abc import Iterator
 from datetime import date
+from importlib import import_module
 
 import psycopg
 import pytest
 import redis
+from django.apps import apps
 from django.db import close_old_connections, connection
 from django.test import Client
 from kombu.exceptions import OperationalError as BrokerDown
@@ -43,6 +45,13 @@ def _our_celery_app_is_current() -> None:
     """tests.workers builds a client Celery app that makes itself current, and shared tasks
     follow the current app: put ours back so eager mode and broker changes apply."""
     celery_app.set_current()
+
+
+@pytest.fixture(autouse=True)
+def _program_defaults(db) -> None:  # noqa: ANN001
+    """Transactional tests flush the database, the data migration's defaults included (groups,
+    catalogue, rates, tiers): load them again, as idempotently as the migration does."""
+    import_module("credits.migrations.0002_spec_defaults").load(apps, None)
 
 
 @pytest.fixture
@@ -172,7 +181,7 @@ def _forget_unacked_messages() -> None:
 
 
 @pytest.mark.celery_worker
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_with_sigkill_mid_chunk_changes_nothing_and_a_rerun_completes(
     world: dict,
     settings,  # noqa: ANN001
@@ -304,7 +313,7 @@ def postgresql() -> None:
         pytest.skip("needs PostgreSQL (the SQLite default has no server to restart)")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_postgresql_restart_between_runs_is_survived(world: dict, postgresql: None) -> None:
     recompute_day(day=DAY)
     assert _terminate_other_backends() >= 1
@@ -316,7 +325,7 @@ def test_a_postgresql_restart_between_runs_is_survived(world: dict, postgresql: 
 
 
 @pytest.mark.celery_worker
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_real_worker_survives_a_postgresql_restart_between_runs(
     world: dict, postgresql: None
 ) -> None:
@@ -372,7 +381,7 @@ def dispatch_queued_runs() -> int:
     return len(queued)
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_with_redis_down_the_health_check_names_the_broker(settings) -> None:  # noqa: ANN001
     settings.CELERY_BROKER_URL = UNREACHABLE_BROKER
     response = Client().get("/healthz")
@@ -380,7 +389,7 @@ def test_with_redis_down_the_health_check_names_the_broker(settings) -> None:  #
     assert response.json()["failed"] == ["broker"]
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_with_redis_down_an_enqueue_fails_loudly_keeps_the_run_queued_and_runs_once_back(
     world: dict, broker_down: None
 ) -> None:
@@ -398,7 +407,7 @@ def test_with_redis_down_an_enqueue_fails_loudly_keeps_the_run_queued_and_runs_o
     assert published()["result"][0] == run.pk
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_with_redis_back_recompute_now_runs_the_day_once_the_lost_dispatch_is_stale(
     world: dict,
     broker_down: None,
@@ -423,7 +432,7 @@ def test_with_redis_back_recompute_now_runs_the_day_once_the_lost_dispatch_is_st
     raises=BrokerDown,
     reason="credits/admin.py recompute_view lets the broker error escape as a 500 (reported)",
 )
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_with_redis_down_recompute_now_in_the_admin_says_so(
     world: dict,
     broker_down: None,

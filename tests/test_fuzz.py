@@ -5,6 +5,7 @@ the imports, which must leave every table as it was whenever they fail.
 """
 
 import tempfile
+from datetime import date
 from io import StringIO
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def reports_world(partner_a, staff, partner_admin) -> dict:  # noqa: ANN001
     client = make_client("9001")
     give_access(employee, client)
     act(employee, client, "2026-03-01T10:00")
-    recompute_day(day=__import__("datetime").date(2026, 3, 10))
+    recompute_day(day=date(2026, 3, 10))
     clients = {}
     for user in (staff, partner_admin):
         clients[user.username] = Client(raise_request_exception=False)

@@ -8,9 +8,11 @@ a screenshot in test-results/.
 import os
 import re
 from collections.abc import Iterator
+from importlib import import_module
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from playwright.sync_api import Page
 
 from partnercredit.celery import app as celery_app
@@ -45,6 +47,13 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
         "executable_path": str(CHROMIUM),
         "args": CHROMIUM_ARGS,
     }
+
+
+@pytest.fixture(autouse=True)
+def _program_defaults(transactional_db) -> None:  # noqa: ANN001
+    """The live server needs committed data, so these tests are transactional, and an earlier
+    transactional test may have flushed the data migration's defaults: load them again."""
+    import_module("credits.migrations.0002_spec_defaults").load(apps, None)
 
 
 @pytest.hookimpl(hookwrapper=True)

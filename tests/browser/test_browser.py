@@ -10,12 +10,13 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
+from accounts import services
 from accounts.models import Assignment, ClientAccount, Employee, Seat
 from credits.engine import recompute_day
 from credits.models import DayResult, RecomputeRun
-from tests.builders import act, give_access, make_client, make_employee
+from tests.builders import act, at, give_access, make_client, make_employee
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 DAY = date(2026, 3, 10)
 
@@ -128,9 +129,6 @@ def computed_world(partner_a, partner_b) -> None:  # noqa: ANN001
     earning, no_seat = make_client("9001"), make_client("9002")
     give_access(eve, earning)
     act(eve, earning, "2026-03-01T10:00")
-    from accounts import services
-    from tests.builders import at
-
     services.client_assign(employee=eve, client=no_seat, at=at("2026-01-01"))
     act(eve, no_seat, "2026-03-02T10:00")
     recompute_day(day=DAY)
