@@ -309,3 +309,10 @@ def test_naive_times_are_program_time_in_a_zone_with_summer_time(world, tmp_path
     assert no_ref.fingerprint == fingerprint(
         "", ["activity", "2026-01-15T23:45:00+01:00", str(no_ref.employee_id), str(no_ref.client_id), "blog", "publish"]
     )  # fmt: skip
+
+
+def test_a_byte_order_mark_and_windows_line_ends_are_read(db, tmp_path) -> None:  # noqa: ANN001
+    content = b"\xef\xbb\xbf" + EXAMPLE.read_bytes().replace(b"\n", b"\r\n")
+    report = events_import(path_or_file=write(tmp_path, content))
+    assert (report.committed, report.applied) == (True, 24)
+    assert Activity.objects.get(ref="ex-6").action == "send"
