@@ -39,7 +39,6 @@ class ImportJobAdmin(PartnerScopedAdmin, admin.ModelAdmin):
                     "rows_applied", "rows_duplicate", "rows_rejected"]  # fmt: skip
     list_filter = ["status"]
     list_select_related = ["uploaded_by", "partner"]
-    date_hierarchy = "created_at"
     shown = ["progress", "file", "skip_invalid", "partner", "uploaded_by", "created_at",
              "started_at", "finished_at", "rows_read", "rows_applied", "rows_duplicate",
              "rows_rejected", "error_report"]  # fmt: skip
