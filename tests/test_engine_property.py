@@ -18,6 +18,7 @@ from accounts import services as access
 from credits.engine import credit_lines_published, recompute_day
 from credits.models import ProgramSettings
 from credits.services import activity_record
+from credits.staleness import mark_stale
 from tests.builders import at, give_access, make_client, make_employee, make_partner
 
 START = date(2026, 3, 1)
@@ -112,16 +113,22 @@ class EngineMatchesReference(TestCase):
             when = at((datetime.combine(START + timedelta(day), datetime.min.time()) + timedelta(minutes=minute)).isoformat())  # fmt: skip
             self.apply(kind, employees[PARTNERS[pi]], clients[hub], when, qualifying)
 
-        for offset in range(DAYS):
+        for offset in range(DAYS):  # day by day: each refresh re-aggregates a day or two
             day = START + timedelta(days=offset)
             recompute_day(day=day)
-            got = {
-                (x.partner.key, x.client.hub_id, x.share, x.points, x.relationship_started,
-                 x.last_qualifying_activity, x.credit_until)
-                for x in credit_lines_published(day).select_related("partner", "client")
-            }  # fmt: skip
-            expected = self.expected_on(events, day)
-            assert got == expected, f"day {day}"
+            assert self.lines_on(day) == self.expected_on(events, day), f"day {day}"
+        # All days stale at once: the refresh takes its other path (a window over the range).
+        mark_stale(since=START)
+        for day in (START + timedelta(days=DAYS - 1), START + timedelta(days=DAYS // 2)):
+            recompute_day(day=day)
+            assert self.lines_on(day) == self.expected_on(events, day), f"day {day} (full)"
+
+    def lines_on(self, day: date) -> set:
+        return {
+            (x.partner.key, x.client.hub_id, x.share, x.points, x.relationship_started,
+             x.last_qualifying_activity, x.credit_until)
+            for x in credit_lines_published(day).select_related("partner", "client")
+        }  # fmt: skip
 
     def expected_on(self, events: list, day: date) -> set:
         """Replay the reference up to the end of `day` (it is cheap) and read its lines."""
