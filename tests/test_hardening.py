@@ -27,7 +27,9 @@ UNREACHABLE_BROKER = "redis://127.0.0.1:1/0"
 
 def production_env(**extra: str) -> dict[str, str]:
     """The environment of a production process, minus anything this shell set for development."""
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    # Not DJANGO_ALLOW_ASYNC_UNSAFE either: the browser tests set it for this test process.
+    dev_only = {"DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in dev_only}
     env.update(
         PRODUCTION="true",
         DEBUG="false",

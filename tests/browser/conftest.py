@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 from playwright.sync_api import Page
+from pytest_django.plugin import blocking_manager_key
 
 from partnercredit.celery import app as celery_app
 
@@ -49,11 +50,25 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     }
 
 
+def load_program_defaults() -> None:
+    """The data migration's defaults (groups, catalogue, rates, tiers), idempotently."""
+    import_module("credits.migrations.0002_spec_defaults").load(apps, None)
+
+
 @pytest.fixture(autouse=True)
 def _program_defaults(transactional_db) -> None:  # noqa: ANN001
     """The live server needs committed data, so these tests are transactional, and an earlier
     transactional test may have flushed the data migration's defaults: load them again."""
-    import_module("credits.migrations.0002_spec_defaults").load(apps, None)
+    load_program_defaults()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """After the flush that ends a browser test, put the defaults back for the tests after it."""
+    yield
+    if Path(__file__).parent in Path(item.fspath).parents:
+        with item.config.stash[blocking_manager_key].unblock():
+            load_program_defaults()
 
 
 @pytest.hookimpl(hookwrapper=True)
