@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Min, Model
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -34,7 +34,7 @@ from credits.models import (
     Standing,
     Tier,
 )
-from credits.staleness import mark_stale
+from credits.staleness import mark_all_stale
 from partnercredit.days import yesterday
 
 # --- program rules: program admins edit, credit reviewers read, partners see nothing -------------
@@ -67,6 +67,11 @@ class ProgramSettingsAdmin(ProgramRulesAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False  # the single row of program-wide numbers
 
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if "grace_days" in form.changed_data:  # relationship starts depend on it
+            mark_all_stale()
+
 
 @admin.register(QualifyingAction)
 class QualifyingActionAdmin(ProgramRulesAdmin):
@@ -89,9 +94,7 @@ class QualifyingActionAdmin(ProgramRulesAdmin):
 
 def _catalogue_changed() -> None:
     """The catalogue is not effective-dated: every day's counted activities may change."""
-    first = Activity.objects.aggregate(first=Min("day"))["first"]
-    if first is not None:
-        mark_stale(since=first)
+    mark_all_stale()
 
 
 @admin.register(CurrencyUnit)

@@ -4,7 +4,7 @@ from datetime import date
 
 from django.db.models import Case, F, Q, Value, When
 
-from credits.models import EngineState
+from credits.models import Activity, EngineState
 
 
 def mark_stale(*, since: date) -> None:
@@ -20,3 +20,10 @@ def mark_stale(*, since: date) -> None:
             default=F("dirty_from"),
         )
     )
+
+
+def mark_all_stale() -> None:
+    """The catalogue or the grace period changed: every day's aggregates may differ."""
+    first = Activity.objects.order_by("day").values_list("day", flat=True).first()
+    if first is not None:
+        mark_stale(since=first)

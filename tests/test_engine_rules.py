@@ -362,3 +362,17 @@ def test_currency_unit_defaults_match_the_spec() -> None:
     assert unit("GBP", "2025-07-14") == Decimal("62.50")
     assert unit("COP", "2025-07-15") == Decimal("408000.00")
     assert unit("USD", "2026-01-01") == Decimal("100.00")
+
+
+def test_changing_the_grace_period_in_the_admin_applies_on_recompute(world, client, staff) -> None:  # noqa: ANN001
+    p, e, c = world
+    act(e, c, "2026-03-01T10:00")
+    act(e, c, "2026-03-20T10:00")  # 19 days later: one relationship with grace 60
+    assert lines("2026-03-20")[("100", "500")].relationship_started == D("2026-03-01")
+    client.force_login(staff)
+    response = client.post(
+        "/admin/credits/programsettings/1/change/", {"grace_days": 10, "sold_window_months": 12}
+    )
+    assert response.status_code == 302
+    # With grace 10 the 19-day gap ends the first relationship: a new one starts on 03-20.
+    assert lines("2026-03-20")[("100", "500")].relationship_started == D("2026-03-20")

@@ -14,9 +14,15 @@ class Activity(models.Model):
     it without a join; `day` is the calendar day of `at` in the program time zone.
     """
 
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
-    employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="activities")
-    client = models.ForeignKey(ClientAccount, on_delete=models.PROTECT, related_name="activities")
+    # No single-column indexes on these: (employee, client, at) and (day) serve every read,
+    # and each extra index slows the bulk import of millions of rows.
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+", db_index=False)
+    employee = models.ForeignKey(
+        Employee, on_delete=models.PROTECT, related_name="activities", db_index=False
+    )
+    client = models.ForeignKey(
+        ClientAccount, on_delete=models.PROTECT, related_name="activities", db_index=False
+    )
     at = models.DateTimeField()
     day = models.DateField()
     tool = models.CharField(max_length=40)
