@@ -14,14 +14,27 @@ class Activity(models.Model):
     it without a join; `day` is the calendar day of `at` in the program time zone.
     """
 
-    # No single-column indexes on these: (employee, client, at) and (day) serve every read,
-    # and each extra index slows the bulk import of millions of rows.
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # The activity table is the one with millions of rows, written only by the importer and
+    # `activity_record` (which resolve these ids from existing rows in the same transaction)
+    # and never deleted from. So: no database-level foreign-key triggers and no single-column
+    # indexes — (employee, client, at) and (day) serve every read — because each costs the
+    # bulk import per row.
+    partner = models.ForeignKey(
+        Partner, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     employee = models.ForeignKey(
-        Employee, on_delete=models.PROTECT, related_name="activities", db_index=False
+        Employee,
+        on_delete=models.PROTECT,
+        related_name="activities",
+        db_index=False,
+        db_constraint=False,
     )
     client = models.ForeignKey(
-        ClientAccount, on_delete=models.PROTECT, related_name="activities", db_index=False
+        ClientAccount,
+        on_delete=models.PROTECT,
+        related_name="activities",
+        db_index=False,
+        db_constraint=False,
     )
     at = models.DateTimeField()
     day = models.DateField()
