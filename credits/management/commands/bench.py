@@ -2,7 +2,8 @@
 
 1. Seed: load `seed_scale --size SIZE` when the program is empty (else report the recorded load).
 2. Refresh: `counted_days_refresh` over the whole history (marked stale from the first day).
-3. One day: `recompute_credits --date LAST` in a child process — wall time and peak RSS.
+3. One day: `recompute_credits --date LAST` in a child process — wall time and peak RSS; then
+   the nightly case, the same after marking that day's activities stale.
 4. Backfill: `recompute_credits --from LAST−29 --to LAST` in a child process — the same.
 5. Pages: p50/p95 of the standings page and of the busiest partner's page, as program staff.
 6. Import: `bench/import_bench.py` (the importer's own benchmark), last, as it adds partners.
@@ -115,6 +116,9 @@ class Command(BaseCommand):
         seconds, peak, out = run(["recompute_credits", "--date", last.isoformat()])
         self.say("one day's recompute", seconds, "s", out.strip().splitlines()[0] if out else "")
         self.say("one day's recompute peak RSS", peak, "MB")
+        mark_stale(since=last)  # the nightly case: the day's activities arrived since
+        seconds, _, _ = run(["recompute_credits", "--date", last.isoformat()])
+        self.say("nightly recompute (the day re-aggregated first)", seconds, "s")
         n = options["backfill_days"]
         lo = max(first, last - timedelta(days=n - 1))
         seconds, peak, _ = run(
