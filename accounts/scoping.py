@@ -28,9 +28,10 @@ from accounts.permissions import (
     is_program_staff,
     partner_of,
 )
+from partnercredit.adminlists import BoundedChangeListMixin
 
 
-class PartnerScopedAdmin:
+class PartnerScopedAdmin(BoundedChangeListMixin):
     """Mix in before `admin.ModelAdmin` (or `SimpleHistoryAdmin`).
 
     `partner_field` is the lookup path from the model to its Partner ("partner",

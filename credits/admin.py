@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from kombu.exceptions import OperationalError as KombuOperationalError
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.permissions import is_program_admin, is_program_staff
@@ -35,12 +36,13 @@ from credits.models import (
     Tier,
 )
 from credits.staleness import mark_all_stale
+from partnercredit.adminlists import BoundedChangeListMixin
 from partnercredit.days import yesterday
 
 # --- program rules: program admins edit, credit reviewers read, partners see nothing -------------
 
 
-class ProgramRulesAdmin(SimpleHistoryAdmin):
+class ProgramRulesAdmin(BoundedChangeListMixin, SimpleHistoryAdmin):
     def has_module_permission(self, request: HttpRequest) -> bool:
         return is_program_staff(request.user)
 
@@ -147,7 +149,7 @@ class RecomputeForm(forms.Form):
 
 
 @admin.register(RecomputeRun)
-class RecomputeRunAdmin(admin.ModelAdmin):
+class RecomputeRunAdmin(BoundedChangeListMixin, admin.ModelAdmin):
     """Runs are written by the engine; program admins may ask for one more."""
 
     list_display = ["day", "status", "progress_percent", "credit_lines", "partners", "warning_count",
@@ -216,8 +218,21 @@ class RecomputeRunAdmin(admin.ModelAdmin):
             from credits.engine import recompute_enqueue  # imports the task module
 
             day: date = form.cleaned_data["day"]
-            run = recompute_enqueue(day=day, requested_by=request.user)
-            self.message_user(request, f"Recompute of {day} queued.")
+            try:
+                run = recompute_enqueue(day=day, requested_by=request.user)
+            except KombuOperationalError:
+                # The run is saved as queued; the requeue job sends it when the broker is back.
+                run = RecomputeRun.objects.filter(day=day, status__in=RecomputeRun.LIVE).latest(
+                    "pk"
+                )
+                self.message_user(
+                    request,
+                    f"The task queue is unreachable: the recompute of {day} is queued and will "
+                    "start when the queue is back.",
+                    messages.ERROR,
+                )
+            else:
+                self.message_user(request, f"Recompute of {day} queued.")
             return HttpResponseRedirect(reverse("admin:credits_recomputerun_change", args=[run.pk]))
         context = {
             **self.admin_site.each_context(request),
@@ -229,7 +244,7 @@ class RecomputeRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(DayResult)
-class DayResultAdmin(admin.ModelAdmin):
+class DayResultAdmin(BoundedChangeListMixin, admin.ModelAdmin):
     list_display = ["day", "run", "computed_at"]
     list_select_related = ["run"]
     date_hierarchy = "day"

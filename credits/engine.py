@@ -531,6 +531,27 @@ def published_run_id(day: date) -> Subquery:
     return Subquery(DayResult.objects.filter(day=day).values("run_id")[:1])
 
 
+def runs_requeue(*, older_than: timedelta) -> int:
+    """Send again the runs still queued after `older_than` (their first send was lost, e.g.
+    with the broker down). Safe to repeat: a run's task starts it only once."""
+    from credits.tasks import recompute_run
+
+    cutoff = timezone.now() - older_than
+    queued = RecomputeRun.objects.filter(status=Status.QUEUED, created_at__lt=cutoff)
+    ids = list(queued.values_list("pk", flat=True))
+    for run_id in ids:
+        recompute_run.delay(run_id)
+    return len(ids)
+
+
+def run_begin(*, run_id: int) -> RecomputeRun | None:
+    """Claim a queued run for this worker; None if another delivery already did."""
+    claimed = RecomputeRun.objects.filter(pk=run_id, status=Status.QUEUED).update(
+        status=Status.RUNNING, heartbeat_at=timezone.now()
+    )
+    return RecomputeRun.objects.get(pk=run_id) if claimed else None
+
+
 def credit_lines_published(day: date) -> QuerySet[CreditLine]:
     """The credit lines of the run published for `day` (none if never computed)."""
     return CreditLine.objects.filter(day=day, run_id=published_run_id(day))

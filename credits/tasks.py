@@ -1,7 +1,7 @@
 """Celery tasks: thin adapters over the engine (STYLE §3). They own retries and logging."""
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 
 from celery import group, shared_task
 
@@ -28,6 +28,15 @@ def recompute_nightly() -> int | None:
 
 
 @shared_task
+def recompute_requeue() -> int:
+    """Beat, every few minutes: send again the runs whose dispatch was lost."""
+    count = engine.runs_requeue(older_than=timedelta(minutes=2))
+    if count:
+        log.warning("requeued %s recompute run(s) whose dispatch was lost", count)
+    return count
+
+
+@shared_task
 def recompute_day(day_iso: str) -> int:
     """Queue the recompute of one ISO day (used by `recompute_credits --queue`)."""
     return engine.recompute_enqueue(day=date.fromisoformat(day_iso)).pk
@@ -36,8 +45,7 @@ def recompute_day(day_iso: str) -> int:
 @shared_task(bind=True, max_retries=3, default_retry_delay=30)
 def recompute_run(self, run_id: int) -> None:  # noqa: ANN001
     """Start a queued run: refresh aggregates, then fan the chunks out to the workers."""
-    claimed = RecomputeRun.objects.filter(pk=run_id, status=RecomputeRun.Status.QUEUED)
-    run = claimed.first()
+    run = engine.run_begin(run_id=run_id)
     if run is None:
         log.info("run %s is not queued any more; nothing to do", run_id)
         return

@@ -166,6 +166,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "credits.tasks.recompute_nightly",
         "schedule": crontab(hour=2, minute=0),
     },
+    # Every five minutes: send again any recompute whose dispatch was lost (broker down).
+    "requeue-lost-recomputes": {
+        "task": "credits.tasks.recompute_requeue",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 # Chunks of client accounts per parallel recompute task.
 RECOMPUTE_CHUNKS = env.int("RECOMPUTE_CHUNKS", default=8)

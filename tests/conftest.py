@@ -4,7 +4,10 @@ Three personas: program staff, the partner admin of partner A, and an outsider: 
 admin of partner B.
 """
 
+from importlib import import_module
+
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import Group, User
 
 from partnercredit.celery import app as celery_app
@@ -18,6 +21,25 @@ def _fast_and_eager(settings):  # noqa: ANN001, ANN202
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = False
+
+
+def load_program_defaults() -> None:
+    """The data migration's defaults (groups, catalogue, rates, tiers), idempotently."""
+    import_module("credits.migrations.0002_spec_defaults").load(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _program_defaults(request: pytest.FixtureRequest) -> None:
+    """A transactional test ends with a flush that also removes the data migration's defaults:
+    every test that uses the database gets them back (one query when they are there)."""
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(
+        request.fixturenames
+    )
+    if not uses_db:
+        return
+    request.getfixturevalue("_django_db_helper")
+    if not Group.objects.filter(name="program admins").exists():
+        load_program_defaults()
 
 
 @pytest.fixture

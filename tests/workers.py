@@ -42,7 +42,8 @@ def running_worker(
         args += ["--beat", "--schedule", str(ROOT / "var" / f"test-beat-{os.getpid()}")]
     log = open(ROOT / "var" / f"test-worker-{os.getpid()}.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    app = Celery("partnercredit-test", broker=redis_url, backend=redis_url)
+    # Not the current app: later eager calls in this process must stay in-process.
+    app = Celery("partnercredit-test", broker=redis_url, backend=redis_url, set_as_current=False)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -8,15 +8,10 @@ a screenshot in test-results/.
 import os
 import re
 from collections.abc import Iterator
-from importlib import import_module
 from pathlib import Path
 
 import pytest
-from django.apps import apps
 from playwright.sync_api import Page
-from pytest_django.plugin import blocking_manager_key
-
-from partnercredit.celery import app as celery_app
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls of the test itself
 # are still plain synchronous code.
@@ -50,27 +45,6 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     }
 
 
-def load_program_defaults() -> None:
-    """The data migration's defaults (groups, catalogue, rates, tiers), idempotently."""
-    import_module("credits.migrations.0002_spec_defaults").load(apps, None)
-
-
-@pytest.fixture(autouse=True)
-def _program_defaults(transactional_db) -> None:  # noqa: ANN001
-    """The live server needs committed data, so these tests are transactional, and an earlier
-    transactional test may have flushed the data migration's defaults: load them again."""
-    load_program_defaults()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """After the flush that ends a browser test, put the defaults back for the tests after it."""
-    yield
-    if Path(__file__).parent in Path(item.fspath).parents:
-        with item.config.stash[blocking_manager_key].unblock():
-            load_program_defaults()
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
     outcome = yield
@@ -81,7 +55,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 @pytest.fixture(autouse=True)
 def _browser_defaults(request: pytest.FixtureRequest, page: Page, settings) -> Iterator[None]:  # noqa: ANN001
     """Eager Celery on our app, generous timeouts, and a screenshot when the test fails."""
-    celery_app.set_current()  # tests.workers may have made a client app current
     page.set_default_timeout(15_000)
     yield
     report = getattr(request.node, "report_call", None)
