@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from accounts.models import Assignment, ClientAccount, Employee, Partner, Seat
 from credits.models import Activity, CreditLine, DayResult, Standing, Tier
+from credits.standings import tiers_in_force
 from partnercredit.days import day_end
 
 ZERO = Decimal("0.00")
@@ -22,19 +23,6 @@ CHART_DAYS = 180
 def latest_computed_day() -> date | None:
     """The most recent day with published results."""
     return DayResult.objects.order_by("-day").values_list("day", flat=True).first()
-
-
-def day_result(day: date) -> DayResult | None:
-    """The published result of `day`, with its run (for computed_at and warnings)."""
-    return DayResult.objects.select_related("run").filter(day=day).first()
-
-
-def tiers_in_force(day: date) -> list[Tier]:
-    """For each tier name, its row with the latest `valid_from` on or before `day`, by rank."""
-    latest: dict[str, Tier] = {}
-    for tier in Tier.objects.filter(valid_from__lte=day).order_by("name", "-valid_from"):
-        latest.setdefault(tier.name, tier)
-    return sorted(latest.values(), key=lambda t: t.rank)
 
 
 # --- Tier progress -------------------------------------------------------------------------

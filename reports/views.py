@@ -21,6 +21,8 @@ from accounts.models import ClientAccount, Employee, Partner
 from accounts.permissions import can_see_partner, is_program_staff, partner_of
 from credits.checks import credit_check, employee_credit_check, employee_credit_checks
 from credits.models import DayResult
+from credits.models.results import day_result
+from credits.standings import tiers_in_force
 from partnercredit.days import yesterday
 from reports import charts, exports, queries
 from reports.forms import DayForm, RangeForm, StandingsForm, WhyForm, as_date, cleaned
@@ -57,7 +59,7 @@ class Day:
 def _day(request: HttpRequest, *, fallback: date | None = None) -> Day:
     latest = queries.latest_computed_day()
     day = as_date(DayForm(request.GET)) or latest or fallback
-    result = queries.day_result(day) if day else None
+    result = day_result(day) if day else None
     return Day(day, result, latest)
 
 
@@ -131,7 +133,7 @@ def standings(request: HttpRequest) -> HttpResponse:
         day,
         form=form,
         page=page,
-        tiers=queries.tiers_in_force(day.day) if day.day else [],
+        tiers=tiers_in_force(day.day) if day.day else [],
         sort=cleaned(form, "sort", "partner"),
         query=query.urlencode(),
         sort_query=sort_query.urlencode(),
@@ -158,7 +160,7 @@ def partner_page(request: HttpRequest, key: str) -> HttpResponse:
     if day.result is not None:
         rows = queries.standing_rows(day=day.day, run_id=day.run_id, partner=partner)
         lines = queries.partner_credit_lines(run_id=day.run_id, partner=partner)
-        tiers = queries.tiers_in_force(day.day)
+        tiers = tiers_in_force(day.day)
         window = RangeForm.from_query(request.GET)
         start = cleaned(window, "start") or day.day - timedelta(days=queries.COMPARE_DAYS)
         end = cleaned(window, "end") or day.day
