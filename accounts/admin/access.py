@@ -1,0 +1,153 @@
+"""Assignments (partner side) and seats (client side), effective-dated."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from simple_history.admin import SimpleHistoryAdmin
+
+from accounts import services
+from accounts.admin.common import (
+    OpenFilter,
+    _adopt,
+    _plural,
+)
+from accounts.models import (
+    Assignment,
+    ClientAccount,
+    Seat,
+)
+from accounts.permissions import (
+    AnyUser,
+    is_access_manager,
+    is_partner_admin,
+)
+from accounts.scoping import PartnerScopedAdmin
+
+# --- assignments and seats -----------------------------------------------------------------------
+
+
+class AccessAddForm(forms.ModelForm):
+    """Pick one of your partner's active employees and type the client's hub id."""
+
+    client_hub_id = forms.CharField(label="client hub id")
+    step: str = ""  # "is assigned" / "has a seat in"
+
+    class Meta:
+        fields = ["employee"]
+
+    def clean_client_hub_id(self) -> ClientAccount:
+        hub_id = self.cleaned_data["client_hub_id"].strip()
+        client = ClientAccount.objects.filter(hub_id=hub_id).first()
+        if client is None:
+            raise ValidationError(f"No client account has hub id {hub_id}.")
+        return client
+
+    def clean(self) -> dict:
+        data = super().clean()
+        employee, client = data.get("employee"), data.get("client_hub_id")
+        if employee and client:
+            model = self._meta.model
+            if model.objects.filter(employee=employee, client=client, end__isnull=True).exists():
+                raise ValidationError(f"{employee.email} already {self.step} {client.hub_id}.")
+            self.instance.client = client
+        return data
+
+
+class AccessIntervalAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
+    """Assignments and seats: added and ended through the services, never edited."""
+
+    partner_field = "employee__partner"
+    list_display = ["employee", "partner", "client", "start", "end", "ended_by"]
+    list_filter = [OpenFilter, "employee__partner"]
+    search_fields = ["employee__email", "employee__name", "client__hub_id", "client__name"]
+    list_select_related = ["employee__partner", "client", "ended_by"]
+    readonly_fields = ["employee", "client", "start", "end", "ended_by"]
+    step = ""
+    open_service: Callable
+    close_service: Callable
+
+    @admin.display(ordering="employee__partner__key")
+    def partner(self, obj: Assignment | Seat) -> str:
+        return obj.employee.partner.key
+
+    def get_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
+        return ["employee", "client_hub_id"] if obj is None else self.readonly_fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
+        return [] if obj is None else self.readonly_fields
+
+    def get_form(self, request: HttpRequest, obj: Model | None = None, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = AccessAddForm
+        form = super().get_form(request, obj, **kwargs)
+        form.step = self.step
+        return form
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "employee":
+            field.queryset = field.queryset.filter(is_active=True, partner__left_at__isnull=True)
+        return field
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_end_permission(self, request: HttpRequest) -> bool:
+        return self.has_add_permission(request)
+
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        row = type(self).open_service(
+            employee=obj.employee, client=obj.client, at=timezone.now(), actor=request.user
+        )
+        _adopt(obj, row)
+
+    def _end_selected(self, request: HttpRequest, queryset: QuerySet, noun: str) -> None:
+        now = timezone.now()
+        ended = [
+            type(self).close_service(
+                employee=row.employee, client=row.client, at=now, actor=request.user
+            )
+            for row in queryset.filter(end__isnull=True).select_related("employee__partner")
+        ]
+        self.message_user(request, f"{_plural(len(ended), noun)} ended.")
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(AccessIntervalAdmin):
+    step = "is assigned"
+    open_service = services.client_assign
+    close_service = services.client_unassign
+    actions = ["unassign"]
+
+    def partner_may_add(self, user: AnyUser) -> bool:
+        return is_partner_admin(user)
+
+    @admin.action(
+        description="Unassign selected clients (end the assignments)", permissions=["end"]
+    )
+    def unassign(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._end_selected(request, queryset, "assignment")
+
+
+@admin.register(Seat)
+class SeatAdmin(AccessIntervalAdmin):
+    step = "has a seat in"
+    open_service = services.seat_add
+    close_service = services.seat_remove
+    actions = ["remove_seats"]
+
+    def partner_may_view(self, user: AnyUser) -> bool:
+        return is_access_manager(user)
+
+    def partner_may_add(self, user: AnyUser) -> bool:
+        return is_access_manager(user)
+
+    @admin.action(description="Remove selected seats", permissions=["end"])
+    def remove_seats(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._end_selected(request, queryset, "seat")

@@ -1,0 +1,128 @@
+"""Shared pieces of the accounts admin: list filters that default to "active", and the
+confirmation page of the relationship-ending actions."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Model, Q, QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from accounts.models import (
+    Partner,
+)
+from accounts.permissions import (
+    AnyUser,
+    is_partner_admin,
+    is_program_admin,
+)
+
+
+def _adopt(obj: Model, saved: Model) -> None:
+    """Let the admin carry on (messages, redirects, inlines) with the row a service saved."""
+    obj.pk = saved.pk
+    obj._state.adding = False
+    obj._state.db = saved._state.db
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _manages(user: AnyUser) -> bool:
+    """Program admins and partner admins: add, deactivate, assign, end."""
+    return is_program_admin(user) or is_partner_admin(user)
+
+
+# --- "active by default" list filters ------------------------------------------------------------
+
+
+class DefaultYesFilter(admin.SimpleListFilter):
+    """A yes/no/all filter whose unset value means "yes": lists default to live rows."""
+
+    yes: Q
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("yes", "Yes"), ("no", "No"), ("all", "All")]
+
+    def choices(self, changelist: Any):  # noqa: ANN201
+        current = self.value() or "yes"
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": current == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value() or "yes"
+        if value == "all":
+            return queryset
+        return queryset.filter(self.yes) if value == "yes" else queryset.exclude(self.yes)
+
+
+class ActiveFilter(DefaultYesFilter):
+    title = "active"
+    parameter_name = "active"
+    yes = Q(is_active=True)
+
+
+class OpenFilter(DefaultYesFilter):
+    title = "open"
+    parameter_name = "open"
+    yes = Q(end__isnull=True)
+
+
+class InProgramFilter(DefaultYesFilter):
+    title = "in program"
+    parameter_name = "in_program"
+    yes = Q(left_at__isnull=True)
+
+
+# --- confirmation pages for relationship-ending actions ------------------------------------------
+
+
+class ConfirmEndForm(forms.Form):
+    """Type the identifier to confirm, give a reason; program staff also pick the partner."""
+
+    partner = forms.ModelChoiceField(queryset=Partner.objects.filter(left_at__isnull=True))
+    confirmation = forms.CharField()
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, expected: str, pick_partner: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.expected = expected
+        self.fields["confirmation"].help_text = f"Type “{expected}” to confirm."
+        if not pick_partner:
+            del self.fields["partner"]
+
+    def clean_confirmation(self) -> str:
+        value = self.cleaned_data["confirmation"].strip()
+        if value != self.expected:
+            raise ValidationError(f"Type “{self.expected}” exactly to confirm.")
+        return value
+
+
+def confirm_end_page(request: HttpRequest, model_admin: admin.ModelAdmin, obj: Model, *,
+                     title: str, warning: str, form: ConfirmEndForm) -> TemplateResponse:  # fmt: skip
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        "original": obj,
+        "title": title,
+        "warning": warning,
+        "form": form,
+    }
+    return TemplateResponse(request, "admin/accounts/confirm_end.html", context)
+
+
+def redirect_to_one(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet,
+                    url_name: str) -> HttpResponseRedirect | None:  # fmt: skip
+    """Relationship-ending actions work on one object at a time, behind a confirmation page."""
+    if queryset.count() != 1:
+        model_admin.message_user(request, "Select exactly one row.", messages.WARNING)
+        return None
+    return HttpResponseRedirect(reverse(url_name, args=[queryset.get().pk]))

@@ -1,0 +1,180 @@
+"""Employees, with their assignments and seats inline."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from accounts import services
+from accounts.admin.common import (
+    ActiveFilter,
+    _adopt,
+    _manages,
+    _plural,
+)
+from accounts.models import (
+    Assignment,
+    Employee,
+    Partner,
+    Seat,
+)
+from accounts.permissions import (
+    AnyUser,
+    is_partner_admin,
+    is_program_admin,
+    partner_of,
+)
+from accounts.scoping import PartnerScopedAdmin
+
+# --- employees, with their assignments and seats inline ------------------------------------------
+
+
+class ReadOnlyAccessInline(admin.TabularInline):
+    """Shown on a page that is already scoped; adding goes through the Assignment/Seat pages."""
+
+    fields = ["client", "start", "end", "ended_by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["-start"]
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return True
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+class AssignmentInline(ReadOnlyAccessInline):
+    model = Assignment
+    verbose_name_plural = "assigned clients (step 2)"
+
+
+class SeatInline(ReadOnlyAccessInline):
+    model = Seat
+    verbose_name_plural = "seats in client accounts (step 3)"
+
+
+class EmployeeAddForm(forms.ModelForm):
+    """The service's own checks, made before it runs so that they show on the form."""
+
+    own_partner: Partner | None = None  # set for a partner's user, who adds to their own partner
+
+    class Meta:
+        model = Employee
+        fields = ["partner", "email", "name", "role", "is_client_access_manager"]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        partner = self.own_partner or data.get("partner")
+        email = (data.get("email") or "").strip().lower()
+        if partner and partner.left_at is not None:
+            raise ValidationError(f"Partner {partner.key} has left the program.")
+        if partner and Employee.objects.filter(partner=partner, email=email).exists():
+            self.add_error("email", f"{email} is already an employee of {partner.key}.")
+        return data
+
+
+@admin.register(Employee)
+class EmployeeAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
+    list_display = ["email", "name", "partner", "role", "is_client_access_manager", "is_active",
+                    "deactivated_at"]  # fmt: skip
+    list_filter = [ActiveFilter, "role", "is_client_access_manager", "partner"]
+    search_fields = ["email", "name", "partner__key", "partner__name"]
+    list_select_related = ["partner"]
+    actions = ["deactivate", "reactivate"]
+
+    def partner_may_add(self, user: AnyUser) -> bool:
+        return is_partner_admin(user)
+
+    def partner_may_change(self, user: AnyUser) -> bool:
+        return is_partner_admin(user)
+
+    def get_fields(self, request: HttpRequest, obj: Employee | None = None) -> list[str]:
+        own = partner_of(request.user)
+        fields = ["email", "name", "role", "is_client_access_manager"]
+        if obj is None:
+            return fields if own else ["partner", *fields]
+        extra = ["is_active", "deactivated_at", "access_links"]
+        return ["partner", *fields, "user", *extra]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Employee | None = None) -> list[str]:
+        if obj is None:
+            return []
+        readonly = ["partner", "email", "is_active", "deactivated_at", "access_links"]
+        # Linking a login to an employee is program staff's job.
+        return readonly if is_program_admin(request.user) else [*readonly, "user"]
+
+    def get_form(self, request: HttpRequest, obj: Employee | None = None, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = EmployeeAddForm
+        form = super().get_form(request, obj, **kwargs)
+        if obj is None:
+            form.own_partner = partner_of(request.user)
+        return form
+
+    def get_inlines(self, request: HttpRequest, obj: Employee | None) -> list:
+        return [] if obj is None else [AssignmentInline, SeatInline]
+
+    def save_model(self, request: HttpRequest, obj: Employee, form: Any, change: bool) -> None:
+        if change:
+            return super().save_model(request, obj, form, change)
+        employee = services.employee_add(
+            partner=partner_of(request.user) or obj.partner,
+            email=obj.email,
+            name=obj.name,
+            role=obj.role,
+            is_client_access_manager=obj.is_client_access_manager,
+            at=timezone.now(),
+            actor=request.user,
+        )
+        _adopt(obj, employee)
+
+    @admin.display(description="access")
+    def access_links(self, obj: Employee) -> str:
+        if not obj.pk or not obj.is_active:
+            return "—"
+        return format_html(
+            '<a href="{}?employee={}">Assign a client</a> · <a href="{}?employee={}">Add a seat</a>',
+            reverse("admin:accounts_assignment_add"),
+            obj.pk,
+            reverse("admin:accounts_seat_add"),
+            obj.pk,
+        )
+
+    def has_deactivate_permission(self, request: HttpRequest) -> bool:
+        return _manages(request.user)
+
+    def has_reactivate_permission(self, request: HttpRequest) -> bool:
+        return _manages(request.user)
+
+    @admin.action(description="Deactivate selected employees", permissions=["deactivate"])
+    def deactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        now = timezone.now()
+        done = [
+            services.employee_deactivate(employee=e, at=now, actor=request.user)
+            for e in queryset.filter(is_active=True)
+        ]
+        self.message_user(request, f"{_plural(len(done), 'employee')} deactivated.")
+
+    @admin.action(description="Reactivate selected employees", permissions=["reactivate"])
+    def reactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        now = timezone.now()
+        done = [
+            services.employee_reactivate(employee=e, at=now, actor=request.user)
+            for e in queryset.filter(is_active=False, partner__left_at__isnull=True)
+        ]
+        self.message_user(request, f"{_plural(len(done), 'employee')} reactivated.")
