@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Model, Q
+from django.db.models import Model, Q, QuerySet
 
 from accounts.models import (
     Assignment,
@@ -263,57 +263,42 @@ def open_seats(*, partner: Partner, client: ClientAccount):  # noqa: ANN201
     return Seat.objects.filter(employee__partner=partner, client=client, end__isnull=True)
 
 
+def _end_relationship(
+    rows: QuerySet, *, partner: Partner, client: ClientAccount, at: datetime, actor: Actor,
+    reason: str, note: str,
+) -> int:  # fmt: skip
+    """End every open access row in `rows` at `at`, and record the immediate end."""
+    ended = 0
+    for row in rows.filter(end__isnull=True).select_related("employee"):
+        if at < row.start:
+            raise ValidationError(f"{row.employee.email} cannot lose access before {row.start}.")
+        row.end = at
+        row.ended_by = actor
+        _save(row, actor)
+        ended += 1
+    end = RelationshipEnd(
+        partner=partner, client=client, at=at, reason=reason, note=note, actor=actor
+    )
+    _save(end, actor)
+    _changed(at)
+    return ended
+
+
 @transaction.atomic
 def client_remove_all_employees(*, partner: Partner, client: ClientAccount, at: datetime,
                                 actor: Actor = None, note: str = "") -> int:  # fmt: skip
     """ "Remove all partner employees from this client account": one action, immediate end."""
-    removed = 0
-    for seat in open_seats(partner=partner, client=client).select_related("employee"):
-        if at < seat.start:
-            raise ValidationError(f"{seat.employee.email} cannot lose access before {seat.start}.")
-        seat.end = at
-        seat.ended_by = actor
-        _save(seat, actor)
-        removed += 1
-    _save(
-        RelationshipEnd(
-            partner=partner,
-            client=client,
-            at=at,
-            reason=RelationshipEnd.Reason.ALL_EMPLOYEES_REMOVED,
-            note=note,
-            actor=actor,
-        ),
-        actor,
-    )
-    _changed(at)
-    return removed
+    return _end_relationship(
+        open_seats(partner=partner, client=client), partner=partner, client=client, at=at,
+        actor=actor, reason=RelationshipEnd.Reason.ALL_EMPLOYEES_REMOVED, note=note,
+    )  # fmt: skip
 
 
 @transaction.atomic
 def services_end(*, partner: Partner, client: ClientAccount, at: datetime, actor: Actor = None,
                  note: str = "") -> int:  # fmt: skip
     """The partner ends services for the client: unassign it from everyone, end at once."""
-    unassigned = 0
-    for row in Assignment.objects.filter(
-        employee__partner=partner, client=client, end__isnull=True
-    ).select_related("employee"):
-        if at < row.start:
-            raise ValidationError(f"{row.employee.email} cannot lose access before {row.start}.")
-        row.end = at
-        row.ended_by = actor
-        _save(row, actor)
-        unassigned += 1
-    _save(
-        RelationshipEnd(
-            partner=partner,
-            client=client,
-            at=at,
-            reason=RelationshipEnd.Reason.SERVICES_ENDED,
-            note=note,
-            actor=actor,
-        ),
-        actor,
-    )
-    _changed(at)
-    return unassigned
+    return _end_relationship(
+        Assignment.objects.filter(employee__partner=partner, client=client), partner=partner,
+        client=client, at=at, actor=actor, reason=RelationshipEnd.Reason.SERVICES_ENDED, note=note,
+    )  # fmt: skip

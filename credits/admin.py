@@ -148,8 +148,27 @@ class RecomputeForm(forms.Form):
         return day
 
 
+class StaffReadOnly:
+    """Program staff read these records; nobody adds, changes or deletes them by hand."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_program_staff(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return is_program_staff(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
 @admin.register(RecomputeRun)
-class RecomputeRunAdmin(BoundedChangeListMixin, admin.ModelAdmin):
+class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin):
     """Runs are written by the engine; program admins may ask for one more."""
 
     list_display = ["day", "status", "progress_percent", "credit_lines", "partners", "warning_count",
@@ -171,21 +190,6 @@ class RecomputeRunAdmin(BoundedChangeListMixin, admin.ModelAdmin):
     @admin.display(description="warnings")
     def warning_count(self, obj: RecomputeRun) -> int:
         return len(obj.warnings or [])
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_program_staff(request.user)
-
-    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return is_program_staff(request.user)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
     def has_recompute_permission(self, request: HttpRequest) -> bool:
         return is_program_admin(request.user)
@@ -244,25 +248,10 @@ class RecomputeRunAdmin(BoundedChangeListMixin, admin.ModelAdmin):
 
 
 @admin.register(DayResult)
-class DayResultAdmin(BoundedChangeListMixin, admin.ModelAdmin):
+class DayResultAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin):
     list_display = ["day", "run", "computed_at"]
     list_select_related = ["run"]
     date_hierarchy = "day"
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_program_staff(request.user)
-
-    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return is_program_staff(request.user)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
 
 # --- data and results: read-only, scoped by partner ----------------------------------------------
