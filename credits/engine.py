@@ -88,13 +88,14 @@ _PAIR_HISTORY_BY_WINDOW = """
 # (partner, client, day) index: for a few days this reads ~1/60 of what the window reads.
 _PAIR_HISTORY_BY_LOOKUP = """
     SELECT c.id, c.partner_id, c.client_id, c.day, c.last_at,
-           p.day AS prev_day, p.last_at AS prev_last_at
+           (SELECT MAX(q.day) FROM credits_countedday q
+            WHERE q.partner_id = c.partner_id AND q.client_id = c.client_id
+              AND q.day < c.day AND q.day >= %(window_lo)s) AS prev_day,
+           (SELECT q.last_at FROM credits_countedday q
+            WHERE q.partner_id = c.partner_id AND q.client_id = c.client_id
+              AND q.day < c.day AND q.day >= %(window_lo)s
+            ORDER BY q.day DESC LIMIT 1) AS prev_last_at
     FROM credits_countedday c
-    LEFT JOIN credits_countedday p
-      ON p.partner_id = c.partner_id AND p.client_id = c.client_id
-     AND p.day = (SELECT MAX(q.day) FROM credits_countedday q
-                  WHERE q.partner_id = c.partner_id AND q.client_id = c.client_id
-                    AND q.day < c.day AND q.day >= %(window_lo)s)
     WHERE c.day BETWEEN %(lo)s AND %(hi)s
 """
 
