@@ -3,16 +3,30 @@
 Only the rows of the run published in `DayResult` for a day are "the results of that day".
 """
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import (
+    Case,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Lower
 
 from accounts.models import Assignment, ClientAccount, Employee, Partner, Seat
 from credits.models import Activity, CreditLine, DayResult, Standing, Tier
 from credits.standings import tiers_in_force
 from partnercredit.days import day_end
+from partnercredit.fields import Hundredths
 
 ZERO = Decimal("0.00")
 COMPARE_DAYS = 30
@@ -105,56 +119,87 @@ class StandingRow:
         return self.standing.partner
 
 
-def standing_rows(*, day: date, run_id: int, partner: Partner | None = None) -> list[StandingRow]:
-    """Every partner's standing of the published run, with next tier and 30-day change."""
+class StandingRows(Sequence):
+    """Sorted standings seen as `StandingRow`s: a paginator slices the query, and only the
+    rows of the slice are built (next tier and change), so a page costs the same at any size."""
+
+    def __init__(self, standings: QuerySet[Standing], tiers: list[Tier]) -> None:
+        self.standings, self.tiers = standings, tiers
+
+    def _row(self, standing: Standing) -> StandingRow:
+        return StandingRow(standing, next_tier(self.tiers, standing), standing.change)
+
+    def count(self) -> int:
+        return self.standings.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: int | slice) -> StandingRow | list[StandingRow]:  # type: ignore[override]
+        if isinstance(index, int):
+            return self._row(self.standings[index])
+        return [self._row(s) for s in self.standings[index]]
+
+    def __iter__(self) -> Iterator[StandingRow]:
+        return (self._row(s) for s in self.standings.iterator(chunk_size=2000))
+
+
+def _tier_rank(tiers: list[Tier]) -> Case:
+    return Case(*[When(tier=t.name, then=Value(t.rank)) for t in tiers], default=Value(0))
+
+
+def _to_next(row: StandingRow) -> Decimal:
+    return row.next.points_needed if row.next.points_needed is not None else Decimal(-1)
+
+
+DB_SORTS = {
+    "partner": F("partner__key"),
+    "name": Lower("partner__name"),
+    "managed": F("managed_points"),
+    "sold": F("sold_points"),
+    "total": F("total_points"),
+    "tier": F("tier_rank"),
+    "change": F("change"),
+}
+
+
+def standing_rows(
+    *, day: date, run_id: int, partner: Partner | None = None, tier: str = "", q: str = "",
+    sort: str = "partner",
+) -> Sequence[StandingRow]:  # fmt: skip
+    """The run's standings with the tier filter ('-' = no tier), a key/name search and a sort,
+    each with its next tier and its change against COMPARE_DAYS earlier (None if not computed).
+    """
+    tiers = tiers_in_force(day)
     standings = Standing.objects.filter(run_id=run_id).select_related("partner")
+    if partner is not None:
+        standings = standings.filter(partner=partner)
+    if tier == "-":
+        standings = standings.filter(tier="")
+    elif tier:
+        standings = standings.filter(tier=tier)
+    if q:
+        standings = standings.filter(Q(partner__key__icontains=q) | Q(partner__name__icontains=q))
     earlier_run = (
         DayResult.objects.filter(day=day - timedelta(days=COMPARE_DAYS))
         .values_list("run_id", flat=True)
         .first()
     )
-    earlier_qs = Standing.objects.filter(run_id=earlier_run)
-    if partner is not None:
-        standings = standings.filter(partner=partner)
-        earlier_qs = earlier_qs.filter(partner=partner)
-    earlier = dict(earlier_qs.values_list("partner_id", "total_points")) if earlier_run else None
-    tiers = tiers_in_force(day)
-    rows = []
-    for standing in standings.order_by("partner__key"):
-        change = None
-        if earlier is not None:
-            change = standing.total_points - earlier.get(standing.partner_id, ZERO)
-        rows.append(StandingRow(standing, next_tier(tiers, standing), change))
-    return rows
-
-
-SORTS = {
-    "partner": lambda r: r.partner.key,
-    "name": lambda r: (r.partner.name or "").lower(),
-    "managed": lambda r: r.standing.managed_points,
-    "sold": lambda r: r.standing.sold_points,
-    "total": lambda r: r.standing.total_points,
-    "tier": lambda r: (r.next.tier.rank - 1) if r.next.tier else 999,
-    "to_next": lambda r: r.next.points_needed if r.next.points_needed is not None else Decimal(-1),
-    "change": lambda r: r.change if r.change is not None else Decimal("-1e12"),
-}
-
-
-def filter_and_sort(rows: list[StandingRow], *, tier: str, q: str, sort: str) -> list[StandingRow]:
-    """Standing rows with the tier filter ('-' = no tier), a key/name search and a sort key."""
-    if tier == "-":
-        rows = [r for r in rows if not r.standing.tier]
-    elif tier:
-        rows = [r for r in rows if r.standing.tier == tier]
-    if q:
-        needle = q.lower()
-        rows = [
-            r for r in rows if needle in r.partner.key.lower() or needle in r.partner.name.lower()
-        ]
-    key = sort.lstrip("-")
-    if key in SORTS:
-        rows = sorted(rows, key=SORTS[key], reverse=sort.startswith("-"))
-    return rows
+    if earlier_run is None:
+        change = Value(None, output_field=Hundredths())
+    else:
+        earlier = Standing.objects.filter(run_id=earlier_run, partner_id=OuterRef("partner_id"))
+        change = ExpressionWrapper(
+            F("total_points") - Coalesce(Subquery(earlier.values("total_points")[:1]), 0),
+            output_field=Hundredths(),
+        )
+    standings = standings.annotate(change=change, tier_rank=_tier_rank(tiers))
+    key, descending = sort.lstrip("-"), sort.startswith("-")
+    if key == "to_next":  # needs each row's next tier: sorted here, over the filtered rows
+        return sorted(StandingRows(standings, tiers), key=_to_next, reverse=descending)
+    order = DB_SORTS.get(key, DB_SORTS["partner"])
+    order = order.desc(nulls_last=True) if descending else order.asc(nulls_first=True)
+    return StandingRows(standings.order_by(order, "partner__key"), tiers)
 
 
 # --- Partner page --------------------------------------------------------------------------

@@ -5,7 +5,7 @@ render. A partner admin reaching another partner's page, or a client with no lin
 partner, gets 404 — the same answer as for a key that does not exist.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import wraps
@@ -103,14 +103,15 @@ def index(request: HttpRequest) -> HttpResponse:
     return redirect("reports:standings")
 
 
-def _standings(request: HttpRequest) -> tuple[Day, StandingsForm, list[queries.StandingRow]]:
+def _standings(request: HttpRequest) -> tuple[Day, StandingsForm, Sequence[queries.StandingRow]]:
     day = _day(request)
     form = StandingsForm(request.GET)
     if day.result is None:
         return day, form, []
-    rows = queries.standing_rows(day=day.day, run_id=day.run_id, partner=partner_of(request.user))
-    rows = queries.filter_and_sort(
-        rows,
+    rows = queries.standing_rows(
+        day=day.day,
+        run_id=day.run_id,
+        partner=partner_of(request.user),
         tier=cleaned(form, "tier", ""),
         q=cleaned(form, "q", ""),
         sort=cleaned(form, "sort", "partner"),
@@ -158,7 +159,7 @@ def partner_page(request: HttpRequest, key: str) -> HttpResponse:
     day = _day(request)
     context: dict[str, object] = {"partner": partner}
     if day.result is not None:
-        rows = queries.standing_rows(day=day.day, run_id=day.run_id, partner=partner)
+        rows = list(queries.standing_rows(day=day.day, run_id=day.run_id, partner=partner))
         lines = queries.partner_credit_lines(run_id=day.run_id, partner=partner)
         tiers = tiers_in_force(day.day)
         window = RangeForm.from_query(request.GET)
