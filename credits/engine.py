@@ -158,7 +158,7 @@ def counted_days_refresh(*, through: date) -> int:
 
 
 def _stale_after() -> timedelta:
-    return timedelta(seconds=getattr(settings, "RECOMPUTE_STALE_SECONDS", 900))
+    return timedelta(seconds=settings.RECOMPUTE_STALE_SECONDS)
 
 
 def _fail_abandoned_runs(day: date) -> None:
