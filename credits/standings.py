@@ -145,6 +145,7 @@ def standings_compute(*, run: RecomputeRun) -> tuple[list[Standing], list[str]]:
                 total_points=totals.total,
                 managed_clients=lines,
                 qualifying_activities=totals.activities[30],
+                activities_by_window={str(w): n for w, n in totals.activities.items()},
                 tier=tier_for(totals, tiers),
                 missing_rate=bool(missing),
             )

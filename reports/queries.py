@@ -67,7 +67,7 @@ def tier_minimums(tier: Tier, standing: Standing) -> list[Minimum]:
         (
             f"qualifying activities in {tier.activity_window_days} days",
             tier.min_activities,
-            standing.qualifying_activities,
+            standing.activities_in(tier.activity_window_days),
             False,
         ),
     ]

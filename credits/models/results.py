@@ -185,6 +185,11 @@ class Standing(models.Model):
     total_points = Hundredths()
     managed_clients = models.PositiveIntegerField()
     qualifying_activities = models.PositiveIntegerField()
+    activities_by_window = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Counted qualifying activities per tier window in days, as the tiers used them.",
+    )
     tier = models.CharField(max_length=40, blank=True)
     missing_rate = models.BooleanField(
         default=False, help_text="Some credit line has no currency rate: its points are missing."
@@ -195,6 +200,12 @@ class Standing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.partner_id}: {self.total_points} ({self.tier or 'no tier'})"
+
+    def activities_in(self, window_days: int) -> int:
+        """Counted qualifying activities on the `window_days` days ending on `day`."""
+        if window_days == 30:
+            return self.qualifying_activities
+        return self.activities_by_window.get(str(window_days), 0)
 
 
 def day_result(day: date) -> DayResult | None:
