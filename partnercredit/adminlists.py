@@ -1,7 +1,8 @@
 """Admin changelists that refuse impossible dates instead of failing.
 
 Django's date hierarchy turns a bad `?day__year=` into "bad parameters" for a ValueError but
-not for an OverflowError (a year beyond any calendar), which would be a server error.
+not for an OverflowError (a year beyond any calendar), and SQLite raises OverflowError for a
+filter value beyond 64 bits (`?partner=9223372036854775808`); either would be a server error.
 """
 
 from typing import Any
@@ -15,6 +16,12 @@ class BoundedChangeList(ChangeList):
     def get_filters(self, request: HttpRequest) -> Any:
         try:
             return super().get_filters(request)
+        except OverflowError as exc:
+            raise IncorrectLookupParameters(exc) from exc
+
+    def get_results(self, request: HttpRequest) -> None:
+        try:
+            super().get_results(request)
         except OverflowError as exc:
             raise IncorrectLookupParameters(exc) from exc
 

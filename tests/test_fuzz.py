@@ -152,6 +152,13 @@ CHANGELISTS = {
 }
 
 
+def test_a_filter_id_beyond_64_bits_is_refused_not_a_server_error(admin_world: dict) -> None:
+    client = Client()  # raises the view's exception, if there is one
+    client.force_login(User.objects.get(username="root"))
+    response = client.get("/admin/credits/activity/", {"partner": str(2**63)})
+    assert response.status_code < 500  # SQLite: "bad parameters" redirect; PostgreSQL: no rows
+
+
 def test_a_date_hierarchy_year_beyond_any_calendar_is_refused_not_a_server_error(
     admin_world: dict,
 ) -> None:
