@@ -159,6 +159,25 @@ def test_a_filter_id_beyond_64_bits_is_refused_not_a_server_error(admin_world: d
     assert response.status_code < 500  # SQLite: "bad parameters" redirect; PostgreSQL: no rows
 
 
+@pytest.mark.parametrize(
+    "url, params",
+    [
+        ("/admin/accounts/clientaccount/", {"country": "\x00"}),
+        ("/admin/accounts/clientaccount/", {"q": "a\x00b"}),
+        ("/admin/autocomplete/", {"app_label": "accounts", "model_name": "clientmrr",
+                                  "field_name": "client", "term": "a\x00b"}),
+        ("/reports/standings/", {"date": "\x00"}),
+    ],
+)  # fmt: skip
+def test_a_nul_character_in_a_parameter_is_refused_not_a_server_error(
+    admin_world: dict, url: str, params: dict
+) -> None:
+    client = Client()  # raises the view's exception, if there is one
+    client.force_login(User.objects.get(username="root"))
+    response = client.get(url, params)
+    assert response.status_code == 400
+
+
 def test_a_date_hierarchy_year_beyond_any_calendar_is_refused_not_a_server_error(
     admin_world: dict,
 ) -> None:
