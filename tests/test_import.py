@@ -316,3 +316,131 @@ def test_a_byte_order_mark_and_windows_line_ends_are_read(db, tmp_path) -> None:
     report = events_import(path_or_file=write(tmp_path, content))
     assert (report.committed, report.applied) == (True, 24)
     assert Activity.objects.get(ref="ex-6").action == "send"
+
+
+# The PostgreSQL fast path (credits/importing/activities.py): new rows are COPYed straight into
+# the activity table; a fingerprint met twice sends the file through the general path. On
+# SQLite these tests exercise the general path, with the same expectations.
+def _staging_statements(run) -> list[str]:  # noqa: ANN001
+    """The SQL statements `run()` sent that touch the staging table."""
+    from django.db import connection
+
+    seen: list[str] = []
+
+    def spy(execute, sql, params, many, context):  # noqa: ANN001, ANN202
+        if "import_staging" in sql:
+            seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        run()
+    return seen
+
+
+def test_new_rows_go_straight_into_the_table_on_postgresql(world, tmp_path) -> None:  # noqa: ANN001
+    from django.db import connection
+
+    rows = [
+        activity("2026-04-03T10:00:00,7001,ann@nw.example,8001,Blog,Publish,a-1"),
+        activity("2026-04-04T23:30:00-05:00,7001,ann@nw.example,8001,crm,tab\\x,"),
+        activity("2026-04-05,7001,ann@nw.example,8001,email,send,a-3"),
+    ]
+    path = write(tmp_path, HEADER + "".join(rows))
+    reports = []
+
+    staging = _staging_statements(lambda: reports.append(events_import(path_or_file=path)))
+
+    if connection.vendor == "postgresql":
+        assert staging == [], "new rows should not go through the staging table"
+    else:
+        assert staging, "SQLite has only the general path"
+    report = reports[0]
+    assert (report.applied, report.duplicates, report.rejected) == (3, 0, 0)
+    stored = list(Activity.objects.order_by("at").values_list("at", "day", "tool", "action", "ref"))
+    assert stored == [
+        (at("2026-04-03T10:00"), date(2026, 4, 3), "blog", "publish", "a-1"),
+        (at("2026-04-05"), date(2026, 4, 5), "email", "send", "a-3"),
+        (at("2026-04-05T04:30"), date(2026, 4, 5), "crm", "tab\\x", ""),
+    ]
+    assert EngineState.objects.get().dirty_from == date(2026, 4, 1)  # the world's first day
+
+
+def test_a_row_imported_before_past_the_probe_is_a_duplicate(world, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr("credits.importing.activities.PROBE_ROWS", 1)
+    events_import(path_or_file=write(tmp_path, HEADER + activity(), "before.csv"))
+    content = HEADER + (
+        activity("2026-04-03T09:00:00,7001,ann@nw.example,8001,blog,publish,a-0")
+        + activity("2026-04-05,7001,ann@nw.example,8999,blog,publish,bad-client")
+        + activity()  # a-1, imported before
+        + activity("2026-04-05,9999,ann@nw.example,8001,blog,publish,bad-partner")
+        + activity("2026-04-03T11:00:00,7001,ann@nw.example,8001,blog,publish,a-2")
+    )
+    seen: list[str] = []
+
+    report = events_import(path_or_file=write(tmp_path, content), skip_invalid=True,
+                           on_error=seen.append)  # fmt: skip
+
+    assert report.committed
+    assert (report.applied, report.duplicates, report.rejected) == (2, 1, 2)
+    assert report.errors == [
+        "line 3: client: unknown client '8999'",
+        "line 5: partner: unknown partner '9999'",
+    ]
+    assert seen == report.errors  # each bad row reported once, though the file was read twice
+    assert sorted(Activity.objects.values_list("ref", flat=True)) == ["a-0", "a-1", "a-2"]
+
+
+def test_bad_rows_after_a_probe_that_found_a_duplicate_are_reported_once(
+    world, tmp_path, monkeypatch
+) -> None:  # noqa: ANN001
+    monkeypatch.setattr("credits.importing.activities.PROBE_ROWS", 2)
+    events_import(path_or_file=write(tmp_path, HEADER + activity(), "before.csv"))
+    content = HEADER + (
+        activity()  # a-1, imported before: the probe (lines 2 and 4) finds it
+        + activity("2026-04-05,7001,ann@nw.example,8999,blog,publish,bad-client")
+        + activity("2026-04-03T11:00:00,7001,ann@nw.example,8001,blog,publish,a-2")
+        + activity("2026-04-05,9999,ann@nw.example,8001,blog,publish,bad-partner")
+    )
+    seen: list[str] = []
+
+    report = events_import(path_or_file=write(tmp_path, content), skip_invalid=True,
+                           on_error=seen.append)  # fmt: skip
+
+    assert (report.applied, report.duplicates, report.rejected) == (1, 1, 2)
+    assert (
+        seen
+        == report.errors
+        == [
+            "line 3: client: unknown client '8999'",
+            "line 5: partner: unknown partner '9999'",
+        ]
+    )
+
+
+def test_a_ref_repeated_past_the_probe_is_an_error_and_nothing_is_written(
+    world, tmp_path, monkeypatch
+) -> None:  # noqa: ANN001
+    monkeypatch.setattr("credits.importing.activities.PROBE_ROWS", 1)
+    content = HEADER + (
+        activity("2026-04-03T09:00:00,7001,ann@nw.example,8001,blog,publish,a-0")
+        + activity()
+        + activity("2026-04-04T10:00:00,7001,ann@nw.example,8001,email,send,a-1")
+    )
+    before = counts()
+
+    report = events_import(path_or_file=write(tmp_path, content))
+
+    assert not report.committed
+    assert report.errors == ["line 4: ref: 'a-1' is also used on line 3 of this file"]
+    assert counts() == before
+
+
+def test_the_same_row_twice_past_the_probe_is_one_activity(world, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr("credits.importing.activities.PROBE_ROWS", 1)
+    twice = activity("2026-04-03T10:00:00,7001,ann@nw.example,8001,blog,publish,")
+    content = HEADER + activity("2026-04-03T09:00,7001,ann@nw.example,8001,crm,edit,") + twice * 2
+
+    report = events_import(path_or_file=write(tmp_path, content))
+
+    assert (report.applied, report.duplicates, report.rejected) == (2, 1, 0)
+    assert Activity.objects.count() == 2

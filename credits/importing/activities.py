@@ -1,18 +1,28 @@
-"""Phase 2: activity rows, streamed into a staging table and inserted in one statement.
+"""Phase 2: activity rows, streamed into the database with memory independent of the file.
 
-Memory does not grow with the file: rows are checked one by one against in-memory maps of
-partners, employees and clients, then written to a temporary table (PostgreSQL: COPY;
-SQLite: executemany). Duplicate refs inside the file are found in SQL on that table, and
-`ON CONFLICT (fingerprint) DO NOTHING` skips rows imported before.
+Rows are checked one by one against in-memory maps of partners, employees and clients.
+
+PostgreSQL first tries the fast path: the checked rows are COPYed straight into the activity
+table, inside a savepoint, so the server writes them while Python reads the next ones. The
+table's unique fingerprint makes that safe: if any row was imported before, or shares its
+fingerprint with another row of the file, the COPY fails as a whole, the savepoint is rolled
+back, and the file is read again through the general path below.
+
+The general path (SQLite, files with duplicates, checks without writing): the rows go to a
+temporary table (PostgreSQL: COPY; SQLite: executemany), duplicate refs inside the file are
+found in SQL on that table, and `ON CONFLICT (fingerprint) DO NOTHING` skips rows imported
+before.
 """
 
 import hashlib
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, tzinfo
+from itertools import chain, islice
 from typing import BinaryIO
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
+from psycopg.errors import UniqueViolation
 
 from accounts.models import ClientAccount, Employee, Partner
 from credits.importing.reading import RowError, header_read, rows
@@ -24,6 +34,10 @@ from credits.staleness import mark_stale
 STAGE = "import_staging"
 COLUMNS = "partner_id, employee_id, client_id, at, day, tool, action, ref, fingerprint"
 PROGRESS_EVERY = 50_000
+COPY_CHUNK = 2000  # rows per write to the COPY stream
+# Rows checked against the table before the fast path starts: a file imported before (the
+# usual duplicate) goes to the general path without being read twice in full.
+PROBE_ROWS = 1000
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 # line, partner, employee, client, at (ISO with offset), day (ISO), tool, action, ref, fingerprint
@@ -42,13 +56,28 @@ def activities_import(
 ) -> None:
     """Check every activity row; with `write`, insert the good ones.
 
+    On PostgreSQL, first the fast path (`_copy_direct`). Otherwise, or when it meets a
+    fingerprint twice:
     1. Stream valid rows into the staging table (bad rows are reported as they are found).
     2. Report refs used twice in the file; without `write`-ing, stop there.
     3. Insert the rest, skipping fingerprints already imported; mark the days stale.
     """
-    stage = PostgresStage() if connection.vendor == "postgresql" else SqliteStage()
-    checked = _checked(raw, report, tz=tz, only_partner=only_partner, event_refs=event_refs,
+    checked = _Checked(raw, report, tz=tz, only_partner=only_partner, event_refs=event_refs,
                        progress=progress)  # fmt: skip
+    if write and connection.vendor == "postgresql":
+        copied = _copy_direct(checked)
+        if copied is not None:
+            count, first_day = copied
+            report.applied += count
+            if count:
+                mark_stale(since=date.fromisoformat(first_day))
+            return
+        # Read the file again. Its rows up to the last one the fast path took were already
+        # checked and their errors reported: do not report them twice.
+        raw.seek(0)
+        checked = _Checked(raw, report, tz=tz, only_partner=only_partner, event_refs=event_refs,
+                           progress=progress, quiet_until=checked.last_line)  # fmt: skip
+    stage = PostgresStage() if connection.vendor == "postgresql" else SqliteStage()
     staged, first_day = stage.fill(checked)
     repeated = 0
     for line, ref, first in stage.repeated_refs():
@@ -65,6 +94,64 @@ def activities_import(
     stage.drop()
 
 
+def _copy_direct(checked: "_Checked") -> tuple[int, str | None] | None:
+    """COPY the checked rows into the activity table; None if a fingerprint was already there.
+
+    (count, first day) when every row was new and written. None when the savepoint was rolled
+    back (nothing of this phase written): a row was imported before, or two rows of the file
+    share a fingerprint (a repeated ref, or the same row twice), which the general path sorts out.
+    """
+    head = list(islice(checked, PROBE_ROWS))
+    keys = [row[-1] for row in head]
+    if len(set(keys)) < len(keys) or Activity.objects.filter(fingerprint__in=keys).exists():
+        return None
+    table = Activity._meta.db_table
+    constraint = _fingerprint_constraint()
+    try:
+        with (
+            transaction.atomic(),  # a savepoint
+            connection.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({COLUMNS}) FROM STDIN") as copy,
+        ):
+            return _copy_write(copy, chain(head, checked), line=False)
+    except UniqueViolation as exc:
+        if exc.diag.constraint_name != constraint:
+            raise
+        return None
+
+
+def _fingerprint_constraint() -> str:
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Activity._meta.db_table)
+    return next(
+        name
+        for name, info in constraints.items()
+        if info["unique"] and info["columns"] == ["fingerprint"]
+    )
+
+
+def _copy_write(copy, checked: Iterable[Staged], *, line: bool) -> tuple[int, str | None]:  # noqa: ANN001
+    """Write the rows as COPY text, in chunks; (count, first day). `line`: with the line number."""
+    count, first_day, chunk = 0, None, []
+    escapes = _COPY_ESCAPES
+    for number, pid, eid, cid, at, day, tool, action, ref, key in checked:
+        if first_day is None or day < first_day:
+            first_day = day
+        text = tool + action + ref
+        if "\\" in text or not text.isprintable():
+            tool, action, ref = (s.translate(escapes) for s in (tool, action, ref))
+        row = f"{pid}\t{eid}\t{cid}\t{at}\t{day}\t{tool}\t{action}\t{ref}\t{key}\n"
+        chunk.append(f"{number}\t{row}" if line else row)
+        if len(chunk) >= COPY_CHUNK:
+            copy.write("".join(chunk))
+            count += len(chunk)
+            chunk.clear()
+    if chunk:
+        copy.write("".join(chunk))
+        count += len(chunk)
+    return count, first_day
+
+
 def _maps() -> tuple[dict, dict, dict, dict]:
     partners = dict(Partner.objects.values_list("key", "id"))
     employees = {
@@ -78,23 +165,45 @@ def _maps() -> tuple[dict, dict, dict, dict]:
     return partners, employees, owners, clients
 
 
-def _checked(
-    raw: BinaryIO,
-    report: ImportReport,
-    *,
-    tz: tzinfo,
-    only_partner: Partner | None,
-    event_refs: dict[str, int],
-    progress: Progress | None,
-) -> Iterator[Staged]:
-    """The valid activity rows, as staging tuples. Other rows were counted in pass 1.
+class _Checked:
+    """The valid activity rows of the file, as staging tuples; bad ones are reported.
 
-    The lookups are loaded before the first row is asked for: once COPY has started, the
-    connection can run no other query.
+    Other rows were counted in pass 1. `last_line` is the line of the last row handed out (every
+    row before it has been checked); rows up to `quiet_until` are checked without reporting
+    their errors again. The lookups are loaded before the first row is asked for: once COPY has
+    started, the connection can run no other query.
     """
-    maps = _maps()
-    return _valid_rows(raw, report, maps, tz=tz, only_partner=only_partner,
-                       event_refs=event_refs, progress=progress)  # fmt: skip
+
+    def __init__(
+        self,
+        raw: BinaryIO,
+        report: ImportReport,
+        *,
+        tz: tzinfo,
+        only_partner: Partner | None,
+        event_refs: dict[str, int],
+        progress: Progress | None,
+        quiet_until: int = 0,
+    ) -> None:
+        self.last_line = 0
+        self._rows = _valid_rows(raw, report, _maps(), tz=tz, only_partner=only_partner,
+                                 event_refs=event_refs, progress=progress,
+                                 quiet_until=quiet_until)  # fmt: skip
+
+    def __iter__(self) -> Iterator[Staged]:
+        return self
+
+    def __next__(self) -> Staged:
+        try:
+            row = next(self._rows)
+        except StopIteration:
+            self.last_line = ALL_LINES
+            raise
+        self.last_line = row[0]
+        return row
+
+
+ALL_LINES = 1 << 62
 
 
 def _valid_rows(  # noqa: C901 — the hot loop, kept flat on purpose
@@ -106,6 +215,7 @@ def _valid_rows(  # noqa: C901 — the hot loop, kept flat on purpose
     only_partner: Partner | None,
     event_refs: dict[str, int],
     progress: Progress | None,
+    quiet_until: int,
 ) -> Iterator[Staged]:
     partners, employees, owners, clients = maps
     records = rows(raw)
@@ -206,7 +316,8 @@ def _valid_rows(  # noqa: C901 — the hot loop, kept flat on purpose
                            str(client_id), tool, action]  # fmt: skip
                 key_hex = fingerprint("", content).hex
         except RowError as exc:
-            report.reject(line, exc.column, exc.reason)
+            if line > quiet_until:
+                report.reject(line, exc.column, exc.reason)
             continue
         yield line, partner_id, employee_id, client_id, at_iso, day, tool, action, ref, key_hex
 
@@ -275,7 +386,6 @@ class PostgresStage(Stage):
             fingerprint uuid NOT NULL
         ) ON COMMIT DROP
     """
-    CHUNK = 2000
 
     def _open(self) -> None:
         super()._open()
@@ -283,29 +393,11 @@ class PostgresStage(Stage):
 
     def fill(self, checked: Iterable[Staged]) -> tuple[int, str | None]:
         self._open()
-        count, first_day, chunk = 0, None, []
-        escapes = _COPY_ESCAPES
         with (
             connection.cursor() as cursor,
             cursor.copy(f"COPY {STAGE} (line, {COLUMNS}) FROM STDIN") as copy,
         ):
-            for line, pid, eid, cid, at, day, tool, action, ref, key in checked:
-                if first_day is None or day < first_day:
-                    first_day = day
-                text = tool + action + ref
-                if "\\" in text or not text.isprintable():
-                    tool, action, ref = (s.translate(escapes) for s in (tool, action, ref))
-                chunk.append(
-                    f"{line}\t{pid}\t{eid}\t{cid}\t{at}\t{day}\t{tool}\t{action}\t{ref}\t{key}\n"
-                )
-                if len(chunk) >= self.CHUNK:
-                    copy.write("".join(chunk))
-                    count += len(chunk)
-                    chunk.clear()
-            if chunk:
-                copy.write("".join(chunk))
-                count += len(chunk)
-        return count, first_day
+            return _copy_write(copy, checked, line=True)
 
 
 class SqliteStage(Stage):
