@@ -15,7 +15,10 @@ from partnercredit.days import program_day
 
 
 def fingerprint(ref: str, content: Iterable[str]) -> uuid.UUID:
-    """The identity of an imported row: its `ref`, or without one its whole content."""
+    """The identity of an imported non-activity row: its `ref`, or without one its content.
+
+    (Activities are identified by the same two keys, as unique indexes on their columns.)
+    """
     text = f"ref\x1f{ref}" if ref else "row\x1f" + "\x1f".join(content)
     return uuid.UUID(bytes=hashlib.blake2b(text.encode(), digest_size=16).digest())
 
@@ -40,9 +43,6 @@ def activity_record(
         tool=tool,
         action=action,
         ref=ref,
-        fingerprint=fingerprint(
-            ref, ["activity", at.isoformat(), str(employee.pk), str(client.pk), tool, action]
-        ),
     )
     mark_stale(since=activity.day)
     return activity

@@ -10,7 +10,6 @@ from django.core.management import CommandError, call_command
 from accounts.models import Assignment, ClientAccount, ClientMRR, Employee, Partner, Seat
 from credits.importing import events_import
 from credits.models import Activity, Deal, EngineState, ImportedEvent
-from credits.services import fingerprint
 from partnercredit.csvsafe import cell
 from tests.builders import act, at, give_access, make_client, make_employee
 
@@ -75,7 +74,7 @@ def test_the_example_world_imports_with_its_access_history_activities_and_deal(d
     assert (first.tool, first.action, first.at, first.day) == (
         "website_page", "publish", at("2026-04-03T10:00"), date(2026, 4, 3)
     )  # fmt: skip
-    assert first.partner_id == ann.partner_id and first.fingerprint == fingerprint("ex-1", [])
+    assert first.partner_id == ann.partner_id
     deal = Deal.objects.get()
     assert (deal.partner.key, deal.client.hub_id, deal.closed_on, deal.amount, deal.kind) == (
         "7002", "8003", date(2026, 4, 10), Decimal("400.00"), "sourced"
@@ -105,9 +104,14 @@ def test_rows_without_a_ref_are_duplicates_when_their_content_was_imported(world
     assert Activity.objects.count() == 1
 
 
-def test_the_inlined_ref_fingerprint_is_the_service_one(world, tmp_path) -> None:  # noqa: ANN001
+def test_a_ref_imported_before_is_a_duplicate_whatever_else_the_row_says(world, tmp_path) -> None:  # noqa: ANN001
     events_import(path_or_file=write(tmp_path, HEADER + activity()))
-    assert Activity.objects.get().fingerprint == fingerprint("a-1", ["anything"])
+    moved = activity("2026-04-09T08:00:00,7001,ann@nw.example,8001,email,send,a-1")
+
+    report = events_import(path_or_file=write(tmp_path, HEADER + moved, "moved.csv"))
+
+    assert (report.applied, report.duplicates) == (0, 1)
+    assert list(Activity.objects.values_list("ref", "tool")) == [("a-1", "blog")]
 
 
 def test_an_activity_day_is_the_program_day_of_its_moment(world, tmp_path) -> None:  # noqa: ANN001
@@ -290,7 +294,7 @@ def test_activity_recorded_before_and_imported_keeps_one_row(world, tmp_path) ->
     assert Activity.objects.count() == 1
     assert (
         ImportedEvent.objects.count() == 5
-    )  # the world's rows only; activities dedupe by fingerprint
+    )  # the world's rows only; activities dedupe by their own keys
 
 
 def test_naive_times_are_program_time_in_a_zone_with_summer_time(world, tmp_path, settings) -> None:  # noqa: ANN001
@@ -306,9 +310,12 @@ def test_naive_times_are_program_time_in_a_zone_with_summer_time(world, tmp_path
     assert (summer.at, summer.day) == (at("2026-07-01T21:30:00+00:00"), date(2026, 7, 1))
     assert (winter.at, winter.day) == (at("2026-01-15T22:30:00+00:00"), date(2026, 1, 15))
     no_ref = Activity.objects.get(ref="")
-    assert no_ref.fingerprint == fingerprint(
-        "", ["activity", "2026-01-15T23:45:00+01:00", str(no_ref.employee_id), str(no_ref.client_id), "blog", "publish"]
-    )  # fmt: skip
+    assert (no_ref.at, no_ref.day) == (at("2026-01-15T22:45:00+00:00"), date(2026, 1, 15))
+    # Without a ref, the row is identified by its content: the same moment written with its
+    # offset is the same activity.
+    same = activity("2026-01-15T23:45:00+01:00,7001,ann@nw.example,8001,blog,publish,")
+    report = events_import(path_or_file=write(tmp_path, HEADER + same, "same.csv"))
+    assert (report.applied, report.duplicates) == (0, 1)
 
 
 def test_a_byte_order_mark_and_windows_line_ends_are_read(db, tmp_path) -> None:  # noqa: ANN001
@@ -319,7 +326,7 @@ def test_a_byte_order_mark_and_windows_line_ends_are_read(db, tmp_path) -> None:
 
 
 # The PostgreSQL fast path (credits/importing/activities.py): new rows are COPYed straight into
-# the activity table; a fingerprint met twice sends the file through the general path. On
+# the activity table; an activity's key met twice sends the file through the general path. On
 # SQLite these tests exercise the general path, with the same expectations.
 def _staging_statements(run) -> list[str]:  # noqa: ANN001
     """The SQL statements `run()` sent that touch the staging table."""
@@ -444,3 +451,25 @@ def test_the_same_row_twice_past_the_probe_is_one_activity(world, tmp_path, monk
 
     assert (report.applied, report.duplicates, report.rejected) == (2, 1, 0)
     assert Activity.objects.count() == 2
+
+
+def test_the_fast_path_probe_finds_rows_imported_before_by_either_key(world, tmp_path) -> None:  # noqa: ANN001
+    from django.db import connection
+
+    from credits.importing.activities import _any_imported
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the probe is part of the PostgreSQL fast path only")
+    rows = activity() + activity("2026-04-03T11:00:00,7001,ann@nw.example,8001,crm,edit,")
+    events_import(path_or_file=write(tmp_path, HEADER + rows))
+    ann, orbit = Employee.objects.get().pk, ClientAccount.objects.get().pk
+    partner = Partner.objects.get().pk
+
+    def staged(moment: str, action: str, ref: str) -> tuple:
+        return (9, partner, ann, orbit, moment, moment[:10], "crm", action, ref)
+
+    assert _any_imported([staged("2026-04-03T11:00:00+00:00", "edit", "")])
+    assert _any_imported([staged("2026-04-03T12:00:00+01:00", "edit", "")])  # the same moment
+    assert not _any_imported([staged("2026-04-03T11:00:00+00:00", "view", "")])
+    assert not _any_imported([staged("2026-04-03T11:00:00+00:00", "edit", "b-1")])
+    assert _any_imported([staged("2026-04-09T11:00:00+00:00", "view", "a-1")])  # the ref

@@ -35,7 +35,7 @@ def seed(**extra: object) -> str:
 def snapshot() -> list[tuple]:
     return list(
         Activity.objects.order_by("id").values_list(
-            "partner_id", "employee_id", "client_id", "at", "day", "tool", "action", "fingerprint"
+            "partner_id", "employee_id", "client_id", "at", "day", "tool", "action", "ref"
         )
     )
 
@@ -49,7 +49,7 @@ def test_seed_scale_loads_the_requested_program_and_marks_it_stale() -> None:
     assert Assignment.objects.count() == Seat.objects.count() >= 40
     days = {d.isoformat() for d in Activity.objects.values_list("day", flat=True)}
     assert min(days) >= "2026-05-01" and max(days) <= "2026-05-10"
-    assert Activity.objects.values("fingerprint").distinct().count() == 2_000
+    assert Activity.objects.values("ref").distinct().count() == 2_000
     assert EngineState.objects.get(pk=1).dirty_from == date(2026, 5, 1)
     assert not Activity.objects.exclude(employee__partner_id=F("partner_id")).exists()
 

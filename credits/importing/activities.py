@@ -4,17 +4,15 @@ Rows are checked one by one against in-memory maps of partners, employees and cl
 
 PostgreSQL first tries the fast path: the checked rows are COPYed straight into the activity
 table, inside a savepoint, so the server writes them while Python reads the next ones. The
-table's unique fingerprint makes that safe: if any row was imported before, or shares its
-fingerprint with another row of the file, the COPY fails as a whole, the savepoint is rolled
-back, and the file is read again through the general path below.
+table's unique keys (the ref, or without one the whole content) make that safe: if any row was
+imported before, or has the key of another row of the file, the COPY fails as a whole, the
+savepoint is rolled back, and the file is read again through the general path below.
 
 The general path (SQLite, files with duplicates, checks without writing): the rows go to a
 temporary table (PostgreSQL: COPY; SQLite: executemany), duplicate refs inside the file are
-found in SQL on that table, and `ON CONFLICT (fingerprint) DO NOTHING` skips rows imported
-before.
+found in SQL on that table, and `ON CONFLICT DO NOTHING` skips rows imported before.
 """
 
-import hashlib
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, tzinfo
 from itertools import chain, islice
@@ -28,11 +26,12 @@ from accounts.models import ClientAccount, Employee, Partner
 from credits.importing.reading import RowError, header_read, rows
 from credits.importing.report import ImportReport, Progress
 from credits.models import Activity
-from credits.services import fingerprint
 from credits.staleness import mark_stale
 
 STAGE = "import_staging"
-COLUMNS = "partner_id, employee_id, client_id, at, day, tool, action, ref, fingerprint"
+COLUMNS = "partner_id, employee_id, client_id, at, day, tool, action, ref"
+# The unique indexes that identify an activity (credits.models.Activity.Meta.constraints).
+KEYS = ("activity_unique_ref", "activity_unique_content")
 PROGRESS_EVERY = 50_000
 COPY_CHUNK = 2000  # rows per write to the COPY stream
 # Rows checked against the table before the fast path starts: a file imported before (the
@@ -40,8 +39,8 @@ COPY_CHUNK = 2000  # rows per write to the COPY stream
 PROBE_ROWS = 1000
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
-# line, partner, employee, client, at (ISO with offset), day (ISO), tool, action, ref, fingerprint
-Staged = tuple[int, int, int, int, str, str, str, str, str, str]
+# line, partner, employee, client, at (ISO with offset), day (ISO), tool, action, ref
+Staged = tuple[int, int, int, int, str, str, str, str, str]
 
 
 def activities_import(
@@ -56,11 +55,11 @@ def activities_import(
 ) -> None:
     """Check every activity row; with `write`, insert the good ones.
 
-    On PostgreSQL, first the fast path (`_copy_direct`). Otherwise, or when it meets a
-    fingerprint twice:
+    On PostgreSQL, first the fast path (`_copy_direct`). Otherwise, or when it meets an
+    activity's key twice:
     1. Stream valid rows into the staging table (bad rows are reported as they are found).
     2. Report refs used twice in the file; without `write`-ing, stop there.
-    3. Insert the rest, skipping fingerprints already imported; mark the days stale.
+    3. Insert the rest, skipping activities already imported; mark the days stale.
     """
     checked = _Checked(raw, report, tz=tz, only_partner=only_partner, event_refs=event_refs,
                        progress=progress)  # fmt: skip
@@ -95,18 +94,17 @@ def activities_import(
 
 
 def _copy_direct(checked: "_Checked") -> tuple[int, str | None] | None:
-    """COPY the checked rows into the activity table; None if a fingerprint was already there.
+    """COPY the checked rows into the activity table; None if one of them was already there.
 
     (count, first day) when every row was new and written. None when the savepoint was rolled
     back (nothing of this phase written): a row was imported before, or two rows of the file
-    share a fingerprint (a repeated ref, or the same row twice), which the general path sorts out.
+    have one key (a repeated ref, or the same row twice), which the general path sorts out.
     """
     head = list(islice(checked, PROBE_ROWS))
-    keys = [row[-1] for row in head]
-    if len(set(keys)) < len(keys) or Activity.objects.filter(fingerprint__in=keys).exists():
+    keys = {row[8] or row[2:8] for row in head}  # the ref, or the content
+    if len(keys) < len(head) or _any_imported(head):
         return None
     table = Activity._meta.db_table
-    constraint = _fingerprint_constraint()
     try:
         with (
             transaction.atomic(),  # a savepoint
@@ -115,32 +113,49 @@ def _copy_direct(checked: "_Checked") -> tuple[int, str | None] | None:
         ):
             return _copy_write(copy, chain(head, checked), line=False)
     except UniqueViolation as exc:
-        if exc.diag.constraint_name != constraint:
+        if exc.diag.constraint_name not in KEYS:
             raise
         return None
 
 
-def _fingerprint_constraint() -> str:
+def _any_imported(head: list[Staged]) -> bool:
+    """Whether any of these rows is already in the activity table (by either key)."""
+    refs = [row[8] for row in head if row[8]]
+    # Without a ref: (employees, clients, moments, tools, actions), one array each.
+    unnamed = [row[2:5] + row[6:8] for row in head if not row[8]]
+    contents = [list(column) for column in zip(*unnamed, strict=True)]
+    table = Activity._meta.db_table
     with connection.cursor() as cursor:
-        constraints = connection.introspection.get_constraints(cursor, Activity._meta.db_table)
-    return next(
-        name
-        for name, info in constraints.items()
-        if info["unique"] and info["columns"] == ["fingerprint"]
-    )
+        if refs:
+            cursor.execute(
+                f"SELECT 1 FROM {table} WHERE ref <> '' AND ref = ANY(%s) LIMIT 1", [refs]
+            )
+            if cursor.fetchone():
+                return True
+        if contents:
+            cursor.execute(
+                f"""SELECT 1 FROM {table} a
+                    JOIN unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::text[],
+                                %s::text[]) k(employee_id, client_id, at, tool, action)
+                      USING (employee_id, client_id, at, tool, action)
+                    WHERE a.ref = '' LIMIT 1""",
+                contents,
+            )
+            return cursor.fetchone() is not None
+    return False
 
 
 def _copy_write(copy, checked: Iterable[Staged], *, line: bool) -> tuple[int, str | None]:  # noqa: ANN001
     """Write the rows as COPY text, in chunks; (count, first day). `line`: with the line number."""
     count, first_day, chunk = 0, None, []
     escapes = _COPY_ESCAPES
-    for number, pid, eid, cid, at, day, tool, action, ref, key in checked:
+    for number, pid, eid, cid, at, day, tool, action, ref in checked:
         if first_day is None or day < first_day:
             first_day = day
         text = tool + action + ref
         if "\\" in text or not text.isprintable():
             tool, action, ref = (s.translate(escapes) for s in (tool, action, ref))
-        row = f"{pid}\t{eid}\t{cid}\t{at}\t{day}\t{tool}\t{action}\t{ref}\t{key}\n"
+        row = f"{pid}\t{eid}\t{cid}\t{at}\t{day}\t{tool}\t{action}\t{ref}\n"
         chunk.append(f"{number}\t{row}" if line else row)
         if len(chunk) >= COPY_CHUNK:
             copy.write("".join(chunk))
@@ -229,7 +244,6 @@ def _valid_rows(  # noqa: C901 — the hot loop, kept flat on purpose
     only = only_partner.pk if only_partner is not None else None
     fromiso = datetime.fromisoformat
     local_hours: dict[str, tuple[str, str]] = {}
-    blake2b = hashlib.blake2b
     total = report.rows_read
     seen = 0
     for line, fields in records:
@@ -304,22 +318,15 @@ def _valid_rows(  # noqa: C901 — the hot loop, kept flat on purpose
                 raise RowError(column, f"longer than {200 if column == 'ref' else 40} characters")
             if "\x00" in tool or "\x00" in action or "\x00" in ref:
                 raise RowError("row", "contains a NUL character")
-            if ref:
-                if ref in event_refs:
-                    raise RowError(
-                        "ref", f"{ref!r} is also used on line {event_refs[ref]} of this file"
-                    )
-                # credits.services.fingerprint, inlined for speed (a test checks they agree).
-                key_hex = blake2b(("ref\x1f" + ref).encode(), digest_size=16).hexdigest()
-            else:
-                content = ["activity", at_iso, str(employee_id),
-                           str(client_id), tool, action]  # fmt: skip
-                key_hex = fingerprint("", content).hex
+            if ref and ref in event_refs:
+                raise RowError(
+                    "ref", f"{ref!r} is also used on line {event_refs[ref]} of this file"
+                )
         except RowError as exc:
             if line > quiet_until:
                 report.reject(line, exc.column, exc.reason)
             continue
-        yield line, partner_id, employee_id, client_id, at_iso, day, tool, action, ref, key_hex
+        yield line, partner_id, employee_id, client_id, at_iso, day, tool, action, ref
 
 
 def _local_hour(at: datetime, tz: tzinfo) -> tuple[str, str]:
@@ -330,8 +337,8 @@ def _local_hour(at: datetime, tz: tzinfo) -> tuple[str, str]:
 
 _REPEATED = f"""
     SELECT s.line, s.ref, d.first FROM {STAGE} s
-    JOIN (SELECT fingerprint, MIN(line) AS first FROM {STAGE} WHERE ref <> ''
-          GROUP BY fingerprint HAVING COUNT(*) > 1) d ON d.fingerprint = s.fingerprint
+    JOIN (SELECT ref, MIN(line) AS first FROM {STAGE} WHERE ref <> ''
+          GROUP BY ref HAVING COUNT(*) > 1) d ON d.ref = s.ref
     WHERE s.line > d.first ORDER BY s.line
 """
 
@@ -370,7 +377,7 @@ class Stage:
         table = Activity._meta.db_table
         return self._execute(
             f"INSERT INTO {table} ({COLUMNS}) SELECT {COLUMNS} FROM {STAGE} WHERE true "
-            "ORDER BY employee_id, client_id, at ON CONFLICT (fingerprint) DO NOTHING"
+            "ORDER BY employee_id, client_id, at ON CONFLICT DO NOTHING"
         )
 
     def drop(self) -> None:
@@ -382,8 +389,7 @@ class PostgresStage(Stage):
         CREATE TEMPORARY TABLE {STAGE} (
             line bigint NOT NULL, partner_id bigint NOT NULL, employee_id bigint NOT NULL,
             client_id bigint NOT NULL, at timestamptz NOT NULL, day date NOT NULL,
-            tool varchar(40) NOT NULL, action varchar(40) NOT NULL, ref varchar(200) NOT NULL,
-            fingerprint uuid NOT NULL
+            tool varchar(40) NOT NULL, action varchar(40) NOT NULL, ref varchar(200) NOT NULL
         ) ON COMMIT DROP
     """
 
@@ -405,7 +411,7 @@ class SqliteStage(Stage):
         CREATE TEMPORARY TABLE {STAGE} (
             line integer NOT NULL, partner_id integer NOT NULL, employee_id integer NOT NULL,
             client_id integer NOT NULL, at text NOT NULL, day text NOT NULL, tool text NOT NULL,
-            action text NOT NULL, ref text NOT NULL, fingerprint text NOT NULL
+            action text NOT NULL, ref text NOT NULL
         )
     """
     BATCH = 5000
@@ -413,13 +419,13 @@ class SqliteStage(Stage):
     def fill(self, checked: Iterable[Staged]) -> tuple[int, str | None]:
         self._open()
         adapt, fromiso = connection.ops.adapt_datetimefield_value, datetime.fromisoformat
-        sql = f"INSERT INTO {STAGE} (line, {COLUMNS}) VALUES ({', '.join(['%s'] * 10)})"
+        sql = f"INSERT INTO {STAGE} (line, {COLUMNS}) VALUES ({', '.join(['%s'] * 9)})"
         count, first_day, batch = 0, None, []
         with connection.cursor() as cursor:
-            for line, pid, eid, cid, at, day, tool, action, ref, key in checked:
+            for line, pid, eid, cid, at, day, tool, action, ref in checked:
                 if first_day is None or day < first_day:
                     first_day = day
-                batch.append((line, pid, eid, cid, adapt(fromiso(at)), day, tool, action, ref, key))
+                batch.append((line, pid, eid, cid, adapt(fromiso(at)), day, tool, action, ref))
                 if len(batch) >= self.BATCH:
                     cursor.executemany(sql, batch)
                     count += len(batch)

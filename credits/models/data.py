@@ -41,13 +41,27 @@ class Activity(models.Model):
     tool = models.CharField(max_length=40)
     action = models.CharField(max_length=40)
     ref = models.CharField(max_length=200, blank=True)
-    fingerprint = models.UUIDField(unique=True, help_text="Of the ref, or of the whole row.")
 
     class Meta:
         verbose_name_plural = "activities"
         indexes = [
             models.Index(fields=["day"]),
             models.Index(fields=["employee", "client", "at"]),
+        ]
+        # What makes importing idempotent (SPEC §4): an activity is identified by its ref, or
+        # without one by its whole content. The keys themselves are indexed, not a hash of
+        # them: new rows then land next to each other (the end of each employee-client's
+        # timeline, the next refs of the source system) instead of all over a random index,
+        # which on a large table costs a page write per row.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ref"], condition=~models.Q(ref=""), name="activity_unique_ref"
+            ),
+            models.UniqueConstraint(
+                fields=["employee", "client", "at", "tool", "action"],
+                condition=models.Q(ref=""),
+                name="activity_unique_content",
+            ),
         ]
 
     def __str__(self) -> str:

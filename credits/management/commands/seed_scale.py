@@ -269,9 +269,8 @@ def _activities_python(shape: Shape, access: list[tuple[int, int, int]]) -> Iter
             client = rng.randrange(shape.clients) + 1
         at = _moment(rng, shape.first_day, shape.days)
         tool, action = KINDS[rng.randrange(len(KINDS))]
-        fingerprint = random.Random(f"{shape.seed}:{i}").getrandbits(128)
-        yield (i, partner, employee, client, at, at.astimezone(_tz()).date(), tool, action, "",
-               f"{fingerprint:032x}")  # fmt: skip
+        yield (i, partner, employee, client, at, at.astimezone(_tz()).date(), tool, action,
+               f"scale-{shape.seed}-{i}")  # fmt: skip
 
 
 def _tz():  # noqa: ANN202
@@ -282,11 +281,11 @@ def _tz():  # noqa: ANN202
 
 _ACTIVITIES_PG = """
     INSERT INTO credits_activity
-        (id, partner_id, employee_id, client_id, at, day, tool, action, ref, fingerprint)
+        (id, partner_id, employee_id, client_id, at, day, tool, action, ref)
     SELECT g.i, x.partner_id, x.employee_id,
            CASE WHEN h.h3 %% 100 < 3 THEN 1 + (h.h3 / 100) %% %(clients)s ELSE x.client_id END,
-           t.at, (t.at AT TIME ZONE %(tz)s)::date, k.tool, k.action, '',
-           md5('scale:' || %(seed)s || ':' || g.i)::uuid
+           t.at, (t.at AT TIME ZONE %(tz)s)::date, k.tool, k.action,
+           'scale-' || %(seed)s || '-' || g.i
     FROM generate_series(1, %(n)s) AS g(i)
     CROSS JOIN LATERAL (
         SELECT hashint8extended(g.i, %(seed)s) & 9223372036854775807 AS h1,
@@ -383,8 +382,7 @@ def activities_load(shape: Shape, world: World) -> None:
     if access:
         rows_load(
             Activity,
-            ["id", "partner_id", "employee_id", "client_id", "at", "day", "tool", "action", "ref",
-             "fingerprint"],
+            ["id", "partner_id", "employee_id", "client_id", "at", "day", "tool", "action", "ref"],
             _activities_python(shape, access),
         )  # fmt: skip
 
