@@ -373,7 +373,10 @@ def test_new_rows_go_straight_into_the_table_on_postgresql(world, tmp_path) -> N
 
 
 def test_a_row_imported_before_past_the_probe_is_a_duplicate(world, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from django.db import connection
+
     monkeypatch.setattr("credits.importing.activities.PROBE_ROWS", 1)
+    monkeypatch.setattr("credits.importing.activities.PROGRESS_EVERY", 1)
     events_import(path_or_file=write(tmp_path, HEADER + activity(), "before.csv"))
     content = HEADER + (
         activity("2026-04-03T09:00:00,7001,ann@nw.example,8001,blog,publish,a-0")
@@ -384,11 +387,16 @@ def test_a_row_imported_before_past_the_probe_is_a_duplicate(world, tmp_path, mo
     )
     seen: list[str] = []
 
+    stages: list[str] = []
+
     report = events_import(path_or_file=write(tmp_path, content), skip_invalid=True,
-                           on_error=seen.append)  # fmt: skip
+                           on_error=seen.append,
+                           progress=lambda stage, done, total: stages.append(stage))  # fmt: skip
 
     assert report.committed
     assert (report.applied, report.duplicates, report.rejected) == (2, 1, 2)
+    again = ["activities, again"] if connection.vendor == "postgresql" else []
+    assert sorted(set(stages) - {"reading"}) == ["activities", *again]
     assert report.errors == [
         "line 3: client: unknown client '8999'",
         "line 5: partner: unknown partner '9999'",

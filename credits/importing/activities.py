@@ -71,8 +71,9 @@ def activities_import(
             if count:
                 mark_stale(since=date.fromisoformat(first_day))
             return
-        # Read the file again. Its rows up to the last one the fast path took were already
-        # checked and their errors reported: do not report them twice.
+        # Read the file again (its progress shows as "activities, again"). Its rows up to the
+        # last one the fast path took were already checked and their errors reported: do not
+        # report them twice.
         raw.seek(0)
         checked = _Checked(raw, report, tz=tz, only_partner=only_partner, event_refs=event_refs,
                            progress=progress, quiet_until=checked.last_line)  # fmt: skip
@@ -249,7 +250,8 @@ def _valid_rows(  # noqa: C901 — the hot loop, kept flat on purpose
     for line, fields in records:
         seen += 1
         if progress is not None and seen % PROGRESS_EVERY == 0:
-            progress("activities", seen, total)
+            # (quiet_until is set on the second reading, after the fast path gave up)
+            progress("activities" if not quiet_until else "activities, again", seen, total)
         if type(fields) is not list or len(fields) != width:
             continue  # reported in pass 1
         event = fields[i_event]
