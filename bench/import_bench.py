@@ -61,8 +61,10 @@ def world_write(path: Path, partners: int, employees: int, clients: int) -> list
     return staff
 
 
-def activities_write(path: Path, rows: int, staff: list[tuple]) -> None:
+def activities_write(path: Path, rows: int, staff: list[tuple], *, random_refs: bool) -> None:
+    """Refs like a source system's ids (`<run>-a<i>`), or with `random_refs` random UUIDs."""
     run = uuid.uuid4().hex[:8]
+    rng = random.Random()
     with open(path, "w", newline="") as out:
         w = csv.writer(out)
         w.writerow(HEADER)
@@ -72,7 +74,8 @@ def activities_write(path: Path, rows: int, staff: list[tuple]) -> None:
             second += 7
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1738368000 + second))
             w.writerow([stamp, "activity", key, email, hub, "", "", "", "", "",
-                        TOOLS[i % 8], ACTIONS[i % 6], "", f"{run}-a{i}"])  # fmt: skip
+                        TOOLS[i % 8], ACTIONS[i % 6], "",
+                        f"{rng.getrandbits(128):032x}" if random_refs else f"{run}-a{i}"])  # fmt: skip
 
 
 def main() -> None:
@@ -82,6 +85,9 @@ def main() -> None:
     parser.add_argument("--employees", type=int, default=20, help="per partner")
     parser.add_argument("--clients", type=int, default=500)
     parser.add_argument("--again", action="store_true", help="then re-import the same file")
+    parser.add_argument(
+        "--random-refs", action="store_true", help="random refs instead of increasing ones"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         world, path = Path(tmp) / "world.csv", Path(tmp) / "activities.csv"
@@ -90,7 +96,7 @@ def main() -> None:
         report = events_import(path_or_file=world)
         print(f"world: {report.summary()} in {time.perf_counter() - started:.1f} s")
         started = time.perf_counter()
-        activities_write(path, args.rows, staff)
+        activities_write(path, args.rows, staff, random_refs=args.random_refs)
         print(
             f"generated {path.stat().st_size / 1e6:,.0f} MB in {time.perf_counter() - started:.1f} s"
         )
