@@ -76,7 +76,8 @@ def activities_import(
         # report them twice.
         raw.seek(0)
         checked = _Checked(raw, report, tz=tz, only_partner=only_partner, event_refs=event_refs,
-                           progress=progress, quiet_until=checked.last_line)  # fmt: skip
+                           progress=progress, maps=checked.maps,
+                           quiet_until=checked.last_line)  # fmt: skip
     stage = PostgresStage() if connection.vendor == "postgresql" else SqliteStage()
     staged, first_day = stage.fill(checked)
     repeated = 0
@@ -186,8 +187,8 @@ class _Checked:
 
     Other rows were counted in pass 1. `last_line` is the line of the last row handed out (every
     row before it has been checked); rows up to `quiet_until` are checked without reporting
-    their errors again. The lookups are loaded before the first row is asked for: once COPY has
-    started, the connection can run no other query.
+    their errors again. The lookups (`maps`, loaded unless given) are ready before the first
+    row is asked for: once COPY has started, the connection can run no other query.
     """
 
     def __init__(
@@ -199,10 +200,12 @@ class _Checked:
         only_partner: Partner | None,
         event_refs: dict[str, int],
         progress: Progress | None,
+        maps: tuple[dict, dict, dict, dict] | None = None,
         quiet_until: int = 0,
     ) -> None:
         self.last_line = 0
-        self._rows = _valid_rows(raw, report, _maps(), tz=tz, only_partner=only_partner,
+        self.maps = maps if maps is not None else _maps()
+        self._rows = _valid_rows(raw, report, self.maps, tz=tz, only_partner=only_partner,
                                  event_refs=event_refs, progress=progress,
                                  quiet_until=quiet_until)  # fmt: skip
 
