@@ -30,8 +30,8 @@ from credits.staleness import mark_stale
 
 STAGE = "import_staging"
 COLUMNS = "partner_id, employee_id, client_id, at, day, tool, action, ref"
-# The unique indexes that identify an activity (credits.models.Activity.Meta.constraints).
-KEYS = ("activity_unique_ref", "activity_unique_content")
+# The unique indexes that identify an activity: its ref, or without one its content.
+KEYS = frozenset(constraint.name for constraint in Activity._meta.constraints)
 PROGRESS_EVERY = 50_000
 COPY_CHUNK = 2000  # rows per write to the COPY stream
 # Rows checked against the table before the fast path starts: a file imported before (the
