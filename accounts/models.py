@@ -14,6 +14,7 @@ from simple_history.models import HistoricalRecords
 
 from partnercredit.days import day_end
 from partnercredit.fields import Hundredths
+from partnercredit.validators import validate_amount, validate_key
 
 
 class PartnerQuerySet(models.QuerySet["Partner"]):
@@ -42,6 +43,9 @@ class Partner(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name or self.key} ({self.key})"
+
+    def clean(self) -> None:
+        validate_key(self.key, "Partner key")
 
     @property
     def is_active(self) -> bool:
@@ -124,6 +128,9 @@ class ClientAccount(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.hub_id})"
 
+    def clean(self) -> None:
+        validate_key(self.hub_id, "Hub id")
+
 
 class ClientMRR(models.Model):
     """The client's subscription MRR from `effective_at` until the next change."""
@@ -145,6 +152,10 @@ class ClientMRR(models.Model):
         return (
             f"{self.client.hub_id}: {self.currency} {self.amount} from {self.effective_at:%Y-%m-%d}"
         )
+
+    def clean(self) -> None:
+        if self.amount is not None:
+            validate_amount(self.amount, "MRR")
 
 
 class AccessInterval(models.Model):

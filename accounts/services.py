@@ -26,6 +26,7 @@ from accounts.models import (
 )
 from credits.staleness import mark_stale
 from partnercredit.days import program_day
+from partnercredit.validators import validate_amount, validate_key
 
 Actor = AbstractBaseUser | None
 
@@ -45,6 +46,7 @@ def _changed(at: datetime, what: str) -> None:
 def partner_join(*, key: str, name: str = "", at: datetime, actor: Actor = None) -> Partner:
     """A partner joins the program, or rejoins after leaving: a new membership spell. Its
     employees stay deactivated until someone reactivates them (SPEC §3.3)."""
+    key = validate_key(key, "Partner key")
     partner = Partner.objects.select_for_update().filter(key=key).first()
     if partner is None:
         partner = Partner(key=key, name=name or key, joined_at=at)
@@ -161,6 +163,8 @@ def client_add(
     at: datetime,
     actor: Actor = None,
 ) -> ClientAccount:
+    hub_id = validate_key(hub_id, "Hub id")
+    amount = validate_amount(amount, "MRR")
     if ClientAccount.objects.filter(hub_id=hub_id).exists():
         raise ValidationError(f"Client account {hub_id} already exists.")
     client = ClientAccount(hub_id=hub_id, name=name, country=country.upper(), currency=currency)
@@ -179,8 +183,7 @@ def client_mrr_change(
     at: datetime,
     actor: Actor = None,
 ) -> ClientMRR:
-    if amount < 0:
-        raise ValidationError(f"MRR of client {client.hub_id} cannot be negative ({amount}).")
+    amount = validate_amount(amount, f"MRR of client {client.hub_id}")
     currency = (currency or client.currency).upper()
     if currency != client.currency:
         client.currency = currency
