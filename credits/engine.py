@@ -13,6 +13,8 @@ All arithmetic is on integer hundredths in SQL, so it is exact on PostgreSQL and
 """
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -22,9 +24,12 @@ from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from accounts.models import ClientAccount
+from credits import tiers
 from credits.models import (
+    CountedDay,
     CreditLine,
     DayResult,
+    Deal,
     EngineState,
     PointsRate,
     ProgramSettings,
@@ -34,7 +39,7 @@ from credits.models import (
 )
 from credits.sql import add_days, days_between, execute
 from credits.staleness import data_version
-from credits.standings import standings_compute
+from credits.standings import DayStandings, standings_compute
 from partnercredit import days
 from partnercredit.days import day_end
 from partnercredit.fields import to_hundredths
@@ -209,6 +214,10 @@ def run_start(*, run: RecomputeRun, chunks: int | None = None) -> list[Recompute
     RecomputeRun.objects.filter(pk=run.pk).update(data_version=version)
     run.data_version = version
     counted_days_refresh(through=run.day)
+    return _chunks_create(run=run, chunks=chunks)
+
+
+def _chunks_create(*, run: RecomputeRun, chunks: int | None = None) -> list[RecomputeChunk]:
     bounds = ClientAccount.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
     count = max(1, chunks or settings.RECOMPUTE_CHUNKS)
     lo, hi = bounds["lo"] or 0, bounds["hi"] or 0
@@ -220,12 +229,13 @@ def run_start(*, run: RecomputeRun, chunks: int | None = None) -> list[Recompute
     ]
     with transaction.atomic():
         RecomputeChunk.objects.bulk_create(rows)
-        RecomputeRun.objects.filter(pk=run.pk).update(
-            status=Status.RUNNING,
-            started_at=timezone.now(),
-            heartbeat_at=timezone.now(),
-            chunks_total=len(rows),
-        )
+        if run.status != Status.TIERS:
+            RecomputeRun.objects.filter(pk=run.pk).update(
+                status=Status.RUNNING,
+                started_at=timezone.now(),
+                heartbeat_at=timezone.now(),
+                chunks_total=len(rows),
+            )
     return list(RecomputeChunk.objects.filter(run=run).order_by("index"))
 
 
@@ -341,36 +351,109 @@ def chunk_compute(*, chunk: RecomputeChunk) -> bool:
 
 
 def run_finish(*, run: RecomputeRun) -> RecomputeRun:
-    """Compute standings for the run's day and publish it (replacing the day's results)."""
+    """Compute standings and credited tiers for the run's day and publish it (replacing the
+    day's results). The credited tier needs every earlier day's tiers: the days not derived
+    yet (or derived before a change) are derived first, in order."""
     day = run.day
-    standings, warnings = standings_compute(run=run)
-    with transaction.atomic():
-        claimed = RecomputeRun.objects.filter(pk=run.pk, status=Status.RUNNING).update(
-            status=Status.PUBLISHING, heartbeat_at=timezone.now()
-        )
-        if not claimed:
-            raise RecomputeBusy(f"Run {run.pk} is not running; not publishing it.")
-        Standing.objects.filter(run=run).delete()
-        Standing.objects.bulk_create(standings, batch_size=2000)
-        now = timezone.now()
-        DayResult.objects.update_or_create(
-            day=day,
-            defaults={"run": run, "computed_at": now, "data_version": run.data_version},
-        )
-        CreditLine.objects.filter(day=day).exclude(run=run).delete()
-        Standing.objects.filter(day=day).exclude(run=run).delete()
-        RecomputeRun.objects.filter(pk=run.pk).update(
-            status=Status.SUCCEEDED,
-            finished_at=now,
-            heartbeat_at=now,
-            credit_lines=CreditLine.objects.filter(run=run).count(),
-            partners=len(standings),
-            warnings=warnings,
-        )
-    for warning in warnings:
+    computed = standings_compute(run=run)
+    with _tiers_lock():
+        tiers_history(through=day - timedelta(days=1), version=run.data_version, run=run)
+        with transaction.atomic():
+            claimed = RecomputeRun.objects.filter(pk=run.pk, status=Status.RUNNING).update(
+                status=Status.PUBLISHING, heartbeat_at=timezone.now()
+            )
+            if not claimed:
+                raise RecomputeBusy(f"Run {run.pk} is not running; not publishing it.")
+            _publish(run=run, computed=computed)
+    for warning in computed.warnings:
         log.warning("recompute %s: %s", day, warning)
     run.refresh_from_db()
     return run
+
+
+def _publish(*, run: RecomputeRun, computed: DayStandings) -> None:
+    day, standings = run.day, computed.standings
+    credited = tiers.tiers_derive(
+        day=day, performance={s.partner_id: s.tier for s in standings}, met=computed.met,
+        version=run.data_version, ranks=tiers.tier_ranks(computed.tiers),
+    )  # fmt: skip
+    for standing in standings:
+        standing.credited_tier = credited.get(standing.partner_id, "")
+    Standing.objects.filter(run=run).delete()
+    Standing.objects.bulk_create(standings, batch_size=2000)
+    now = timezone.now()
+    DayResult.objects.update_or_create(
+        day=day, defaults={"run": run, "computed_at": now, "data_version": run.data_version}
+    )
+    CreditLine.objects.filter(day=day).exclude(run=run).delete()
+    Standing.objects.filter(day=day).exclude(run=run).delete()
+    RecomputeRun.objects.filter(pk=run.pk).update(
+        status=Status.SUCCEEDED,
+        finished_at=now,
+        heartbeat_at=now,
+        credit_lines=CreditLine.objects.filter(run=run).count(),
+        partners=len(standings),
+        warnings=computed.warnings,
+    )
+
+
+# --- 5. The tier history behind the credited tier --------------------------------------------
+
+_TIERS_LOCK = 7_304_212
+
+
+@contextmanager
+def _tiers_lock() -> Iterator[None]:
+    """One deriver of the tier history at a time (PostgreSQL: a session lock, released if the
+    process dies; SQLite has one writer anyway)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    execute("SELECT pg_advisory_lock(%(k)s)", {"k": _TIERS_LOCK})
+    try:
+        yield
+    finally:
+        execute("SELECT pg_advisory_unlock(%(k)s)", {"k": _TIERS_LOCK})
+
+
+def history_start() -> date | None:
+    """The first day any partner could have points or counted activities."""
+    first_counted = CountedDay.objects.aggregate(d=Min("day"))["d"]
+    first_deal = Deal.objects.aggregate(d=Min("closed_on"))["d"]
+    return min((d for d in (first_counted, first_deal) if d is not None), default=None)
+
+
+def tiers_history(*, through: date, version: int, run: RecomputeRun | None = None) -> int:
+    """Derive the tier rows of every day up to `through` that lacks current ones, oldest
+    first (each day computed like a recompute, not published). Return how many days."""
+    start = history_start()
+    first = start and tiers.first_underived_day(first=start, last=through)
+    if first is None:
+        return 0
+    days = (through - first).days + 1
+    for offset in range(days):
+        _tier_day_derive(day=first + timedelta(days=offset), version=version)
+        if run is not None:
+            RecomputeRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
+    return days
+
+
+def _tier_day_derive(*, day: date, version: int) -> None:
+    scratch = RecomputeRun.objects.create(
+        day=day, status=Status.TIERS, data_version=version, heartbeat_at=timezone.now()
+    )
+    try:
+        for chunk in _chunks_create(run=scratch):
+            chunk_compute(chunk=chunk)
+        computed = standings_compute(run=scratch)
+        with transaction.atomic():
+            tiers.tiers_derive(
+                day=day, performance={s.partner_id: s.tier for s in computed.standings},
+                met=computed.met, version=version, ranks=tiers.tier_ranks(computed.tiers),
+            )  # fmt: skip
+    finally:
+        CreditLine.objects.filter(run=scratch).delete()
+        scratch.delete()
 
 
 def run_fail(*, run: RecomputeRun, error: str) -> None:

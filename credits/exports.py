@@ -15,7 +15,7 @@ CREDIT_LINE_COLUMNS = [
 ]  # fmt: skip
 STANDING_COLUMNS = [
     "date", "partner", "managed_points", "sold_points", "total_points", "managed_clients",
-    "qualifying_activities", "tier",
+    "qualifying_activities", "tier", "credited_tier",
 ]  # fmt: skip
 
 
@@ -64,4 +64,5 @@ def standing_rows(day: date) -> Iterator[list]:
             s.managed_clients,
             s.qualifying_activities,
             s.tier,
+            s.credited_tier,
         ]

@@ -9,6 +9,8 @@ from .results import (
     RecomputeChunk,
     RecomputeRun,
     Standing,
+    TierDay,
+    TierHistory,
 )
 
 __all__ = [
@@ -30,4 +32,6 @@ __all__ = [
     "RecomputeRun",
     "Standing",
     "Tier",
+    "TierDay",
+    "TierHistory",
 ]

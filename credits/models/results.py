@@ -81,6 +81,7 @@ class RecomputeRun(models.Model):
         PUBLISHING = "publishing", "Publishing"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+        TIERS = "tiers", "Tier history (not published)"
 
     LIVE = ("queued", "running", "publishing")
 
@@ -231,7 +232,12 @@ class Standing(models.Model):
         blank=True,
         help_text="Counted qualifying activities per tier window in days, as the tiers used them.",
     )
-    tier = models.CharField(max_length=40, blank=True)
+    tier = models.CharField(
+        max_length=40, blank=True, help_text="The performance tier (SPEC §3.9)."
+    )
+    credited_tier = models.CharField(
+        max_length=40, blank=True, help_text="The tier the partner holds (SPEC §3.12)."
+    )
     missing_rate = models.BooleanField(
         default=False, help_text="Some credit line has no currency rate: its points are missing."
     )
@@ -249,6 +255,51 @@ class Standing(models.Model):
         if window_days == 30:
             return self.qualifying_activities
         return self.activities_by_window.get(str(window_days), 0)
+
+
+class TierDay(models.Model):
+    """Per partner in the program and day: the tiers whose minimums it met, its performance
+    tier, and the credited tier it held at the end of the day (SPEC §3.12).
+
+    Derived by the engine for every day up to the latest one computed, published or not: a
+    day's credited tier depends on every earlier day. `reason` is set on the days the credited
+    tier was earned, lowered or kept at a recalibration.
+    """
+
+    class Reason(models.TextChoices):
+        EARNED = "earned", "Earned"
+        PROTECTED = "protected", "Kept by protection"
+        WINDOW = "window", "Kept by the review window"
+        LOWERED = "lowered", "Lowered"
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    met = models.JSONField(default=list, help_text="Names of the tiers whose minimums were met.")
+    performance = models.CharField(max_length=40, blank=True)
+    credited = models.CharField(max_length=40, blank=True)
+    credited_before = models.CharField(max_length=40, blank=True)
+    earned_on = models.DateField(null=True, blank=True)
+    reason = models.CharField(max_length=10, choices=Reason.choices, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["partner", "day"], name="tier_day_unique")]
+        indexes = [
+            models.Index(fields=["day"]),
+            models.Index(fields=["partner", "day"], condition=~Q(reason=""), name="tier_changes"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.partner_id}: holds {self.credited or 'no tier'}"
+
+
+class TierHistory(models.Model):
+    """The days whose `TierDay` rows are complete, and the data they were derived from."""
+
+    day = models.DateField(primary_key=True)
+    data_version = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"Tiers of {self.day}"
 
 
 def day_result(day: date) -> DayResult | None:
