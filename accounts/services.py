@@ -192,8 +192,14 @@ def _overlapping(
     )
 
 
-def _open(model: type[Assignment] | type[Seat], employee: Employee, client: ClientAccount,
-          at: datetime, actor: Actor, what: str) -> Assignment | Seat:  # fmt: skip
+def _open(
+    model: type[Assignment] | type[Seat],
+    employee: Employee,
+    client: ClientAccount,
+    at: datetime,
+    actor: Actor,
+    what: str,
+) -> Assignment | Seat:
     if employee.partner.left_at is not None:
         raise ValidationError(f"Partner {employee.partner.key} has left the program.")
     if _overlapping(model, employee, client, at):
@@ -204,8 +210,14 @@ def _open(model: type[Assignment] | type[Seat], employee: Employee, client: Clie
     return row
 
 
-def _close(model: type[Assignment] | type[Seat], employee: Employee, client: ClientAccount,
-           at: datetime, actor: Actor, what: str) -> Assignment | Seat:  # fmt: skip
+def _close(
+    model: type[Assignment] | type[Seat],
+    employee: Employee,
+    client: ClientAccount,
+    at: datetime,
+    actor: Actor,
+    what: str,
+) -> Assignment | Seat:
     row = model.objects.filter(employee=employee, client=client, end__isnull=True).first()
     if row is None:
         raise ValidationError(f"{employee.email} is not {what} {client.hub_id}.")
@@ -219,29 +231,33 @@ def _close(model: type[Assignment] | type[Seat], employee: Employee, client: Cli
 
 
 @transaction.atomic
-def client_assign(*, employee: Employee, client: ClientAccount, at: datetime,
-                  actor: Actor = None) -> Assignment:  # fmt: skip
+def client_assign(
+    *, employee: Employee, client: ClientAccount, at: datetime, actor: Actor = None
+) -> Assignment:
     """Step 2: assign the client to the employee in the partner account."""
     return _open(Assignment, employee, client, at, actor, "is assigned")
 
 
 @transaction.atomic
-def client_unassign(*, employee: Employee, client: ClientAccount, at: datetime,
-                    actor: Actor = None) -> Assignment:  # fmt: skip
+def client_unassign(
+    *, employee: Employee, client: ClientAccount, at: datetime, actor: Actor = None
+) -> Assignment:
     """Delayed end: the employee's later activities in the client stop counting."""
     return _close(Assignment, employee, client, at, actor, "assigned to")
 
 
 @transaction.atomic
-def seat_add(*, employee: Employee, client: ClientAccount, at: datetime,
-             actor: Actor = None) -> Seat:  # fmt: skip
+def seat_add(
+    *, employee: Employee, client: ClientAccount, at: datetime, actor: Actor = None
+) -> Seat:
     """Step 3: the employee becomes a user in the client's account."""
     return _open(Seat, employee, client, at, actor, "has a seat in")
 
 
 @transaction.atomic
-def seat_remove(*, employee: Employee, client: ClientAccount, at: datetime,
-                actor: Actor = None) -> Seat:  # fmt: skip
+def seat_remove(
+    *, employee: Employee, client: ClientAccount, at: datetime, actor: Actor = None
+) -> Seat:
     """Remove one seat; removing the partner's last seat in the client ends credit at once."""
     seat = _close(Seat, employee, client, at, actor, "seated in")
     if not open_seats(partner=employee.partner, client=client).exists():
@@ -258,15 +274,21 @@ def seat_remove(*, employee: Employee, client: ClientAccount, at: datetime,
     return seat
 
 
-def open_seats(*, partner: Partner, client: ClientAccount):  # noqa: ANN201
+def open_seats(*, partner: Partner, client: ClientAccount):
     """The partner's seats in the client that have not been removed."""
     return Seat.objects.filter(employee__partner=partner, client=client, end__isnull=True)
 
 
 def _end_relationship(
-    rows: QuerySet, *, partner: Partner, client: ClientAccount, at: datetime, actor: Actor,
-    reason: str, note: str,
-) -> int:  # fmt: skip
+    rows: QuerySet,
+    *,
+    partner: Partner,
+    client: ClientAccount,
+    at: datetime,
+    actor: Actor,
+    reason: str,
+    note: str,
+) -> int:
     """End every open access row in `rows` at `at`, and record the immediate end."""
     ended = 0
     for row in rows.filter(end__isnull=True).select_related("employee"):
@@ -285,20 +307,32 @@ def _end_relationship(
 
 
 @transaction.atomic
-def client_remove_all_employees(*, partner: Partner, client: ClientAccount, at: datetime,
-                                actor: Actor = None, note: str = "") -> int:  # fmt: skip
+def client_remove_all_employees(
+    *, partner: Partner, client: ClientAccount, at: datetime, actor: Actor = None, note: str = ""
+) -> int:
     """ "Remove all partner employees from this client account": one action, immediate end."""
     return _end_relationship(
-        open_seats(partner=partner, client=client), partner=partner, client=client, at=at,
-        actor=actor, reason=RelationshipEnd.Reason.ALL_EMPLOYEES_REMOVED, note=note,
-    )  # fmt: skip
+        open_seats(partner=partner, client=client),
+        partner=partner,
+        client=client,
+        at=at,
+        actor=actor,
+        reason=RelationshipEnd.Reason.ALL_EMPLOYEES_REMOVED,
+        note=note,
+    )
 
 
 @transaction.atomic
-def services_end(*, partner: Partner, client: ClientAccount, at: datetime, actor: Actor = None,
-                 note: str = "") -> int:  # fmt: skip
+def services_end(
+    *, partner: Partner, client: ClientAccount, at: datetime, actor: Actor = None, note: str = ""
+) -> int:
     """The partner ends services for the client: unassign it from everyone, end at once."""
     return _end_relationship(
-        Assignment.objects.filter(employee__partner=partner, client=client), partner=partner,
-        client=client, at=at, actor=actor, reason=RelationshipEnd.Reason.SERVICES_ENDED, note=note,
-    )  # fmt: skip
+        Assignment.objects.filter(employee__partner=partner, client=client),
+        partner=partner,
+        client=client,
+        at=at,
+        actor=actor,
+        reason=RelationshipEnd.Reason.SERVICES_ENDED,
+        note=note,
+    )

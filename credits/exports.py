@@ -11,13 +11,28 @@ from credits.engine import credit_lines_published, standings_published
 from credits.models import DayResult, RecomputeRun
 
 CREDIT_LINE_COLUMNS = [
-    "date", "partner", "client", "currency", "mrr", "partners_sharing", "share", "points",
-    "relationship_started", "last_qualifying_activity", "credit_until",
-]  # fmt: skip
+    "date",
+    "partner",
+    "client",
+    "currency",
+    "mrr",
+    "partners_sharing",
+    "share",
+    "points",
+    "relationship_started",
+    "last_qualifying_activity",
+    "credit_until",
+]
 STANDING_COLUMNS = [
-    "date", "partner", "managed_points", "sold_points", "total_points", "managed_clients",
-    "qualifying_activities", "tier",
-]  # fmt: skip
+    "date",
+    "partner",
+    "managed_points",
+    "sold_points",
+    "total_points",
+    "managed_clients",
+    "qualifying_activities",
+    "tier",
+]
 
 
 def require_computed(day: date) -> RecomputeRun:

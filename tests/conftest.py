@@ -15,7 +15,7 @@ from tests.builders import at, make_employee, make_partner
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_eager(settings):  # noqa: ANN001, ANN202
+def _fast_and_eager(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.AXES_ENABLED = False
     celery_app.conf.task_always_eager = True
@@ -43,7 +43,7 @@ def _program_defaults(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture
-def staff(db) -> User:  # noqa: ANN001
+def staff(db) -> User:
     """Program staff: a program admin, who may do everything."""
     user = User.objects.create_user("staff", "staff@program.example", "pw", is_staff=True)
     user.groups.add(Group.objects.get(name="program admins"))
@@ -51,7 +51,7 @@ def staff(db) -> User:  # noqa: ANN001
 
 
 @pytest.fixture
-def reviewer(db) -> User:  # noqa: ANN001
+def reviewer(db) -> User:
     """Program staff who read everything and change nothing."""
     user = User.objects.create_user("reviewer", "reviewer@program.example", "pw", is_staff=True)
     user.groups.add(Group.objects.get(name="credit reviewers"))
@@ -59,35 +59,35 @@ def reviewer(db) -> User:  # noqa: ANN001
 
 
 @pytest.fixture
-def partner_a(db):  # noqa: ANN001, ANN201
+def partner_a(db):
     return make_partner("1001", "Alpha Agency")
 
 
 @pytest.fixture
-def partner_b(db):  # noqa: ANN001, ANN201
+def partner_b(db):
     return make_partner("2002", "Beta Bureau")
 
 
-def _admin_user(partner, username: str) -> User:  # noqa: ANN001
+def _admin_user(partner, username: str) -> User:
     user = User.objects.create_user(username, f"{username}@example.com", "pw", is_staff=True)
     make_employee(partner, f"{username}@example.com", role="partner_admin", user=user)
     return user
 
 
 @pytest.fixture
-def partner_admin(partner_a) -> User:  # noqa: ANN001
+def partner_admin(partner_a) -> User:
     """The partner admin of partner A."""
     return _admin_user(partner_a, "alice")
 
 
 @pytest.fixture
-def outsider(partner_b) -> User:  # noqa: ANN001
+def outsider(partner_b) -> User:
     """The partner admin of partner B: must never see partner A's data."""
     return _admin_user(partner_b, "oscar")
 
 
 @pytest.fixture
-def access_manager(partner_a) -> User:  # noqa: ANN001
+def access_manager(partner_a) -> User:
     """An employee of partner A with the client access manager permission only."""
     user = User.objects.create_user("cam", "cam@example.com", "pw", is_staff=True)
     make_employee(partner_a, "cam@example.com", is_client_access_manager=True, user=user)

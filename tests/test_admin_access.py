@@ -11,23 +11,23 @@ from tests.test_admin_scoping import World, build_world
 
 
 @pytest.fixture
-def world(partner_a, partner_b) -> World:  # noqa: ANN001
+def world(partner_a, partner_b) -> World:
     return build_world(partner_a, partner_b)
 
 
-def _action(client, model: str, action: str, *pks: int, query: str = ""):  # noqa: ANN001, ANN202
+def _action(client, model: str, action: str, *pks: int, query: str = ""):
     url = reverse(f"admin:accounts_{model}_changelist") + query
     return client.post(url, {"action": action, "_selected_action": list(pks)}, follow=True)
 
 
-def _messages(response) -> list[str]:  # noqa: ANN001
+def _messages(response) -> list[str]:
     return [str(m) for m in response.context["messages"]]
 
 
 @pytest.mark.django_db
 def test_employee_list_shows_active_employees_by_default_and_all_on_request(
     client, world, partner_admin
-):  # fmt: skip
+):
     gone = make_employee(world.partner_a, "gone@alpha.example")
     _action(client, "employee", "deactivate", gone.pk)  # not logged in: nothing happens
     client.force_login(partner_admin)
@@ -66,7 +66,7 @@ def test_partner_admin_cannot_add_an_employee_twice(client, world, partner_admin
 @pytest.mark.django_db
 def test_partner_admin_deactivates_and_reactivates_employees_with_a_count(
     client, world, partner_admin
-):  # fmt: skip
+):
     extra = make_employee(world.partner_a, "extra@alpha.example")
     client.force_login(partner_admin)
     response = _action(client, "employee", "deactivate", world.anna.pk, extra.pk)
@@ -81,7 +81,7 @@ def test_partner_admin_deactivates_and_reactivates_employees_with_a_count(
 @pytest.mark.django_db
 def test_outsider_cannot_deactivate_partner_a_employees_by_posting_their_ids(
     client, world, outsider
-):  # fmt: skip
+):
     client.force_login(outsider)
     _action(client, "employee", "deactivate", world.anna.pk)
     world.anna.refresh_from_db()
@@ -102,7 +102,7 @@ def test_employee_page_shows_assignments_and_seats_with_links_to_add(client, wor
 @pytest.mark.django_db
 def test_access_manager_adds_and_removes_a_seat_but_cannot_add_employees(
     client, world, access_manager
-):  # fmt: skip
+):
     client.force_login(access_manager)
     assert client.get(reverse("admin:accounts_employee_add")).status_code == 403
     assert client.get(reverse("admin:accounts_employee_changelist")).status_code == 403
@@ -170,7 +170,7 @@ def test_assignment_list_shows_open_rows_by_default(client, world, partner_admin
 @pytest.mark.django_db
 def test_client_page_shows_only_own_partner_employees_with_access(
     client, world, partner_admin, staff
-):  # fmt: skip
+):
     from tests.builders import give_access
 
     give_access(world.bob, world.client_a)  # a shared client
@@ -187,7 +187,7 @@ def test_client_page_shows_only_own_partner_employees_with_access(
 @pytest.mark.django_db
 def test_remove_all_employees_with_a_wrong_confirmation_writes_nothing(
     client, world, partner_admin
-):  # fmt: skip
+):
     client.force_login(partner_admin)
     url = reverse("admin:accounts_clientaccount_remove_all_employees", args=[world.client_a.pk])
     ends = RelationshipEnd.objects.count()
@@ -301,7 +301,7 @@ def test_history_shows_who_changed_what_and_is_scoped(client, world, partner_adm
 
 
 @pytest.mark.django_db
-def test_program_admin_adds_a_partner_and_a_client_through_the_services(client, db):  # noqa: ANN001
+def test_program_admin_adds_a_partner_and_a_client_through_the_services(client, db):
     from django.contrib.auth.models import Group
 
     admin_user = User.objects.create_user("pa", "pa@program.example", "pw", is_staff=True)

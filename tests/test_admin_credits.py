@@ -13,15 +13,23 @@ from tests.test_admin_scoping import World, build_world
 
 
 @pytest.fixture
-def world(partner_a, partner_b) -> World:  # noqa: ANN001
+def world(partner_a, partner_b) -> World:
     return build_world(partner_a, partner_b)
 
 
 @pytest.mark.django_db
 def test_partner_admin_cannot_see_program_rules(client, partner_admin):
     client.force_login(partner_admin)
-    for name in ("tier", "qualifyingaction", "currencyunit", "pointsrate", "growthmarket",
-                 "programsettings", "recomputerun", "dayresult"):  # fmt: skip
+    for name in (
+        "tier",
+        "qualifyingaction",
+        "currencyunit",
+        "pointsrate",
+        "growthmarket",
+        "programsettings",
+        "recomputerun",
+        "dayresult",
+    ):
         assert client.get(reverse(f"admin:credits_{name}_changelist")).status_code == 403, name
 
 
@@ -59,7 +67,7 @@ def test_program_admin_adds_a_qualifying_action_and_marks_days_stale(client, wor
 @pytest.mark.django_db
 def test_partner_admin_sees_only_own_credit_lines_activities_and_standings(
     client, world, partner_admin
-):  # fmt: skip
+):
     client.force_login(partner_admin)
     for name in ("creditline", "activity", "deal", "standing"):
         content = client.get(reverse(f"admin:credits_{name}_changelist")).content.decode()

@@ -20,8 +20,14 @@ from credits.models import CreditLine, DayResult, RecomputeRun, Standing
 from tests.builders import act, at, deal, give_access, make_client, make_employee
 
 # Strings that identify partner A's data; none may reach the outsider.
-PARTNER_A_MARKS = ["Alpha Agency", "alpha.example", "alice@example.com", "777001", "777003",
-                   "secret alpha reason"]  # fmt: skip
+PARTNER_A_MARKS = [
+    "Alpha Agency",
+    "alpha.example",
+    "alice@example.com",
+    "777001",
+    "777003",
+    "secret alpha reason",
+]
 
 
 @dataclass
@@ -52,16 +58,30 @@ def build_world(partner_a: Partner, partner_b: Partner) -> World:
     DayResult.objects.create(day=run.day, run=run, computed_at=timezone.now())
     for partner, client, employee in ((partner_a, client_a, anna), (partner_b, client_b, bob)):
         CreditLine.objects.create(
-            run=run, day=run.day, partner=partner, client=client, currency="USD",
-            mrr=Decimal("1000"), partners_sharing=1, share=Decimal("1000"), points=Decimal("10"),
-            relationship_started=run.day, last_qualifying_activity=run.day, last_employee=employee,
+            run=run,
+            day=run.day,
+            partner=partner,
+            client=client,
+            currency="USD",
+            mrr=Decimal("1000"),
+            partners_sharing=1,
+            share=Decimal("1000"),
+            points=Decimal("10"),
+            relationship_started=run.day,
+            last_qualifying_activity=run.day,
+            last_employee=employee,
             credit_until=date(2026, 3, 6),
-        )  # fmt: skip
+        )
         Standing.objects.create(
-            run=run, day=run.day, partner=partner, managed_points=Decimal("10"),
-            sold_points=Decimal("0"), total_points=Decimal("10"), managed_clients=1,
+            run=run,
+            day=run.day,
+            partner=partner,
+            managed_points=Decimal("10"),
+            sold_points=Decimal("0"),
+            total_points=Decimal("10"),
+            managed_clients=1,
             qualifying_activities=1,
-        )  # fmt: skip
+        )
     return World(partner_a, partner_b, anna, bob, client_a, client_b)
 
 
@@ -70,7 +90,7 @@ def world(partner_a: Partner, partner_b: Partner) -> World:
     return build_world(partner_a, partner_b)
 
 
-def assert_nothing_of_partner_a(response, url: str) -> None:  # noqa: ANN001
+def assert_nothing_of_partner_a(response, url: str) -> None:
     """Refused, not found, redirected, or a page without any of partner A's marks."""
     if response.status_code in (302, 400, 403, 404):
         if response.status_code == 302:
@@ -100,9 +120,18 @@ def _admin_urls(model: type[Model], obj: Model) -> list[str]:
 def _changelist_urls(model: type[Model], world: World) -> list[str]:
     base = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
     a = world.partner_a.pk
-    queries = ["", "?q=alpha", "?q=77700", "?q=anna", "?active=all", "?open=all",
-               "?in_program=all", f"?partner__id__exact={a}", f"?employee__partner__id__exact={a}",
-               f"?partner__id__exact={a}&active=all"]  # fmt: skip
+    queries = [
+        "",
+        "?q=alpha",
+        "?q=77700",
+        "?q=anna",
+        "?active=all",
+        "?open=all",
+        "?in_program=all",
+        f"?partner__id__exact={a}",
+        f"?employee__partner__id__exact={a}",
+        f"?partner__id__exact={a}&active=all",
+    ]
     return [base + query for query in queries] + [
         reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_add")
     ]

@@ -43,7 +43,7 @@ def test_production_mode_starts_with_a_secret_and_no_debug() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_beat_runs_the_nightly_recompute_at_two_in_program_time(settings) -> None:  # noqa: ANN001
+def test_beat_runs_the_nightly_recompute_at_two_in_program_time(settings) -> None:
     from partnercredit.celery import app
 
     entry = app.conf.beat_schedule["nightly-recompute"]
@@ -92,7 +92,7 @@ def test_an_empty_database_url_means_the_default_sqlite_file() -> None:
             "-c",
             "import django; django.setup(); from django.conf import settings;"
             " print(settings.DATABASES['default']['ENGINE'])",
-        ],  # fmt: skip
+        ],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": "", "DJANGO_SETTINGS_MODULE": "partnercredit.settings"},
         capture_output=True,

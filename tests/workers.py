@@ -36,11 +36,22 @@ def running_worker(
         "CELERY_TASK_ALWAYS_EAGER": "false",
         **(extra_env or {}),
     }
-    args = [sys.executable, "-m", "celery", "-A", "partnercredit", "worker", "--loglevel=INFO",
-            "--concurrency=2", "--pool=prefork", "--without-gossip", "--without-mingle"]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "partnercredit",
+        "worker",
+        "--loglevel=INFO",
+        "--concurrency=2",
+        "--pool=prefork",
+        "--without-gossip",
+        "--without-mingle",
+    ]
     if beat:
         args += ["--beat", "--schedule", str(ROOT / "var" / f"test-beat-{os.getpid()}")]
-    log = open(ROOT / "var" / f"test-worker-{os.getpid()}.log", "w")  # noqa: SIM115
+    log = open(ROOT / "var" / f"test-worker-{os.getpid()}.log", "w")
     proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     # Not the current app: later eager calls in this process must stay in-process.
     app = Celery("partnercredit-test", broker=redis_url, backend=redis_url, set_as_current=False)

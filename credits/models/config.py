@@ -8,9 +8,23 @@ from simple_history.models import HistoricalRecords
 from partnercredit.fields import Hundredths
 
 TOOLS = [
-    "blog", "website_page", "landing_page", "email", "social", "workflow", "form", "list", "cta",
-    "report", "dashboard", "sequence", "chatflow", "ads", "crm", "account",
-]  # fmt: skip
+    "blog",
+    "website_page",
+    "landing_page",
+    "email",
+    "social",
+    "workflow",
+    "form",
+    "list",
+    "cta",
+    "report",
+    "dashboard",
+    "sequence",
+    "chatflow",
+    "ads",
+    "crm",
+    "account",
+]
 ACTIONS = ["publish", "send", "create", "edit", "delete", "view", "export", "login"]
 
 
