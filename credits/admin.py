@@ -21,6 +21,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.permissions import is_program_admin, is_program_staff
 from accounts.scoping import PartnerScopedAdmin
+from credits.admin_imports import ImportJobAdmin
 from credits.models import (
     Activity,
     CreditLine,
@@ -28,6 +29,7 @@ from credits.models import (
     DayResult,
     Deal,
     GrowthMarket,
+    ImportJob,
     PointsRate,
     ProgramSettings,
     QualifyingAction,
@@ -359,3 +361,7 @@ class StandingAdmin(ReadOnlyScopedAdmin):
     search_fields = ["partner__key", "partner__name"]
     list_select_related = ["partner"]
     date_hierarchy = "day"
+
+
+# The upload of events files has its own module; it is registered here like the rest.
+admin.site.register(ImportJob, ImportJobAdmin)

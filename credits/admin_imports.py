@@ -31,7 +31,6 @@ class ImportJobForm(forms.ModelForm):
         }
 
 
-@admin.register(ImportJob)
 class ImportJobAdmin(PartnerScopedAdmin, admin.ModelAdmin):
     partner_field = "partner"
     form = ImportJobForm

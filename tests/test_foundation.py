@@ -54,6 +54,25 @@ def test_beat_runs_the_nightly_recompute_at_two_in_program_time(settings) -> Non
     assert "credits.tasks.recompute_nightly" in app.tasks
 
 
+def test_a_worker_knows_the_upload_task_and_the_recompute_tasks() -> None:
+    # In a fresh process, as a worker starts: the import task lives outside credits/tasks.py.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from partnercredit.celery import app;"
+            " app.loader.import_default_modules(); print(sorted(app.tasks))",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "partnercredit.settings"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "credits.import_tasks.import_job_run" in result.stdout
+    assert "credits.tasks.recompute_nightly" in result.stdout
+
+
 def redis_url() -> str:
     return os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
 
