@@ -10,8 +10,9 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group, User
 
+from accounts.models import Partner
 from partnercredit.celery import app as celery_app
-from tests.builders import at, make_employee, make_partner
+from tests.builders import TwoPartners, at, make_employee, make_partner, two_partners_build
 
 
 @pytest.fixture(autouse=True)
@@ -92,6 +93,12 @@ def access_manager(partner_a) -> User:
     user = User.objects.create_user("cam", "cam@example.com", "pw", is_staff=True)
     make_employee(partner_a, "cam@example.com", is_client_access_manager=True, user=user)
     return user
+
+
+@pytest.fixture
+def two_partners(partner_a: Partner, partner_b: Partner) -> TwoPartners:
+    """Partner A and B each with an employee, a client, activity, a deal, results and an end."""
+    return two_partners_build(partner_a, partner_b)
 
 
 __all__ = ["at"]

@@ -31,8 +31,7 @@ from credits.engine import (
 from credits.models import CreditLine, DayResult, RecomputeChunk, RecomputeRun
 from partnercredit.celery import app as celery_app
 from tests.builders import act, give_access, make_client, make_employee
-from tests.test_foundation import redis_url, require_redis
-from tests.workers import database_url_of_test_db, running_worker
+from tests.workers import database_url_of_test_db, redis_url, require_redis, running_worker
 
 Status = RecomputeRun.Status
 DAY = date(2026, 3, 10)

@@ -14,9 +14,7 @@ from credits.models import Activity, Deal, EngineState, ImportedEvent
 from partnercredit.csvsafe import cell
 from tests.builders import act, at, give_access, make_client, make_employee
 
-EXAMPLE = Path("/work/shared/examples/example-world.csv")
-if not EXAMPLE.exists():  # the copy next to the code, when the shared folder is absent (CI)
-    EXAMPLE = Path(__file__).parent / "data" / "example-world.csv"
+EXAMPLE = Path(__file__).parent / "data" / "example" / "example-world.csv"  # shared/examples
 HEADER = "at,event,partner,employee,client,name,role,country,currency,amount,tool,action,kind,ref\n"
 WORLD = HEADER + (
     "2026-04-01,partner_joined,7001,,,Northwind,,,,,,,,\n"

@@ -13,8 +13,7 @@ from credits.engine import credit_lines_published
 from credits.models import DayResult, RecomputeRun
 from partnercredit.days import yesterday
 from tests.builders import act, give_access, make_client, make_employee, make_partner
-from tests.test_foundation import redis_url, require_redis
-from tests.workers import running_worker
+from tests.workers import redis_url, require_redis, running_worker
 
 
 @pytest.mark.celery_worker

@@ -6,8 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import redis
 from celery.schedules import crontab
+
+from tests.workers import redis_url, require_redis, running_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,31 +74,9 @@ def test_a_worker_knows_the_upload_task_and_the_recompute_tasks() -> None:
     assert "credits.tasks.recompute_nightly" in result.stdout
 
 
-def redis_url() -> str:
-    return os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
-
-
-def redis_reachable() -> bool:
-    try:
-        return bool(redis.Redis.from_url(redis_url(), socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
-def require_redis() -> None:
-    """Skip with a reason where no Redis is reachable; on CI that is a failure instead."""
-    if redis_reachable():
-        return
-    message = f"no Redis reachable at {redis_url()}"
-    if os.environ.get("CI"):
-        pytest.fail(message + " (CI must have Redis)")
-    pytest.skip(message)
-
-
 @pytest.mark.celery_worker
 def test_a_real_worker_process_executes_a_task_through_redis() -> None:
     require_redis()
-    from tests.workers import running_worker
 
     with running_worker(redis_url()) as app:
         result = app.send_task("credits.tasks.ping", args=["from the test"])
