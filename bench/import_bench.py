@@ -27,27 +27,10 @@ import django
 django.setup()
 
 from credits.importing import events_import  # noqa: E402
+from credits.importing.reading import COLUMNS as HEADER  # noqa: E402
 
 TOOLS = ["blog", "website_page", "email", "social", "workflow", "crm", "report", "account"]
 ACTIONS = ["publish", "send", "create", "edit", "view", "login"]
-
-
-HEADER = [
-    "at",
-    "event",
-    "partner",
-    "employee",
-    "client",
-    "name",
-    "role",
-    "country",
-    "currency",
-    "amount",
-    "tool",
-    "action",
-    "kind",
-    "ref",
-]
 
 
 def world_write(path: Path, partners: int, employees: int, clients: int) -> list[tuple]:

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from credits.engine import recompute_day
+from credits.importing.reading import COLUMNS
 from tests.builders import act, give_access, make_client, make_employee
 
 FUZZ = settings(
@@ -230,22 +231,6 @@ def test_admin_changelists_never_fail_on_any_search_or_filter(
 
 # --- import files ----------------------------------------------------------------------------
 
-COLUMNS = [
-    "at",
-    "event",
-    "partner",
-    "employee",
-    "client",
-    "name",
-    "role",
-    "country",
-    "currency",
-    "amount",
-    "tool",
-    "action",
-    "kind",
-    "ref",
-]
 EVENTS = [
     "partner_joined",
     "partner_left",

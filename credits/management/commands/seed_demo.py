@@ -17,26 +17,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts.models import Employee, Partner
 from credits import engine
 from credits.importing import events_import
+from credits.importing.reading import COLUMNS
 from credits.models import DayResult
 from partnercredit.days import yesterday
 
 PASSWORD = "partnercredit-demo"
-COLUMNS = [
-    "at",
-    "event",
-    "partner",
-    "employee",
-    "client",
-    "name",
-    "role",
-    "country",
-    "currency",
-    "amount",
-    "tool",
-    "action",
-    "kind",
-    "ref",
-]
 PARTNERS = [
     ("7001", "Northwind Agency"),
     ("7002", "Southpaw Media"),
