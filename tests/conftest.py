@@ -4,6 +4,7 @@ Three personas: program staff, the partner admin of partner A, and an outsider: 
 admin of partner B.
 """
 
+from datetime import date
 from importlib import import_module
 
 import pytest
@@ -102,3 +103,13 @@ def two_partners(partner_a: Partner, partner_b: Partner) -> TwoPartners:
 
 
 __all__ = ["at"]
+
+
+@pytest.fixture
+def program_today(monkeypatch: pytest.MonkeyPatch):
+    """Set the program's today, for stories about days after the real one."""
+
+    def move(day: date) -> None:
+        monkeypatch.setattr("partnercredit.days.today", lambda: day)
+
+    return move
