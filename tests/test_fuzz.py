@@ -123,7 +123,12 @@ def test_report_pages_never_fail_on_any_query_string(
 @given(
     kind=st.sampled_from(["partners", "clients"]),
     # NUL has its own test below.
-    key=st.text(st.characters(blacklist_characters="/?#%\x00"), min_size=1, max_size=40),
+    # No lone surrogates either: a URL cannot carry them, the test client fails to encode them.
+    key=st.text(
+        st.characters(exclude_categories=["Cs"], exclude_characters="/?#%\x00"),
+        min_size=1,
+        max_size=40,
+    ),
 )
 def test_report_pages_never_fail_on_any_partner_key_or_hub_id(
     reports_world: dict, kind: str, key: str
