@@ -96,3 +96,9 @@ def deal(
         currency=currency,
         kind=kind,
     )
+
+
+def approve_access(partner: Partner, client: ClientAccount, when: str = EPOCH) -> None:
+    """Program staff approve the partner's request for access to the client (SPEC §1)."""
+    request = access.access_request(partner=partner, hub_id=client.hub_id, at=at(when))
+    access.access_request_decide(request=request, approve=True, at=at(when))
