@@ -54,21 +54,15 @@ class Digest:
 def credit_ending(*, partner: Partner, day: date, within: int) -> list[CreditLine]:
     """The partner's published lines of `day` whose credit ends within `within` days."""
     return list(
-        _published_lines(day)
+        CreditLine.objects.published(day)
         .filter(partner=partner, credit_until__lte=day + timedelta(days=within))
         .select_related("client", "last_employee")
         .order_by("credit_until", "client__hub_id")
     )
 
 
-def _published_lines(day: date):  # noqa: ANN202
-    run_id = DayResult.objects.filter(day=day).values("run_id")[:1]
-    return CreditLine.objects.filter(day=day, run_id=run_id)
-
-
 def _published_standing(partner: Partner, day: date) -> Standing | None:
-    run_id = DayResult.objects.filter(day=day).values("run_id")[:1]
-    return Standing.objects.filter(day=day, run_id=run_id, partner=partner).first()
+    return Standing.objects.published(day).filter(partner=partner).first()
 
 
 def not_earning(*, partner: Partner, day: date) -> list[NotEarning]:
@@ -77,7 +71,7 @@ def not_earning(*, partner: Partner, day: date) -> list[NotEarning]:
     end = day_end(day)
     in_force = Q(start__lt=end) & (Q(end__isnull=True) | Q(end__gte=end))
     linked = Q(employee__partner=partner, client=OuterRef("pk"))
-    earning = _published_lines(day).filter(partner=partner).values("client_id")
+    earning = CreditLine.objects.published(day).filter(partner=partner).values("client_id")
     clients = (
         ClientAccount.objects.filter(
             Exists(Assignment.objects.filter(in_force, linked))

@@ -42,7 +42,6 @@ from notifications.models import (
     NotificationPreference,
     SentNotification,
 )
-from partnercredit.days import day_end
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -116,7 +115,7 @@ def _partner_people(day: date) -> Iterator[tuple[Partner, list[tuple[User, str]]
             is_active=True,
             user__isnull=False,
             user__is_active=True,
-            partner__joined_at__lt=day_end(day),
+            partner__in=Partner.objects.in_program(day),
             partner__left_at__isnull=True,
         )
         .select_related("partner", "user__notification_preference")

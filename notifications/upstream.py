@@ -1,8 +1,7 @@
 """The credit engine's freshness and credited-tier reads this app relies on, in one place.
 
-They are the lead's contracts of HELPERS.md (`credits.staleness.day_freshness`, `stale_days`,
-`credits.tiers.credited_history`, `keep_outlook`); until a contract is on main its read here
-answers "nothing known" (fresh, no changes, no outlook) instead of failing.
+`credits.tiers` (credited tier history and outlook) is being built beside this app: until it
+is there, its reads here answer "nothing known" (no changes, no outlook) instead of failing.
 """
 
 from datetime import date
@@ -22,17 +21,13 @@ def _tiers() -> ModuleType | None:
 
 def is_stale(day: date) -> bool:
     """A later change made the published results of `day` stale (SPEC §3.11)."""
-    freshness = getattr(staleness, "day_freshness", None)
-    if freshness is None:
-        return False
-    known = freshness(day)
+    known = staleness.day_freshness(day)
     return known is not None and known.is_stale
 
 
 def stale_days(*, through: date) -> list[date]:
     """Published days up to `through` that are stale, oldest first."""
-    read = getattr(staleness, "stale_days", None)
-    return list(read(through=through)) if read else []
+    return staleness.stale_days(through=through)
 
 
 def credited_history(partner_id: int) -> list[Any]:
