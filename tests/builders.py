@@ -152,3 +152,9 @@ def two_partners_build(partner_a: Partner, partner_b: Partner) -> TwoPartners:
             qualifying_activities=1,
         )
     return TwoPartners(partner_a, partner_b, anna, bob, client_a, client_b)
+
+
+def approve_access(partner: Partner, client: ClientAccount, when: str = EPOCH) -> None:
+    """Program staff approve the partner's request for access to the client (SPEC §1)."""
+    request = access.access_request(partner=partner, hub_id=client.hub_id, at=at(when))
+    access.access_request_decide(request=request, approve=True, at=at(when))

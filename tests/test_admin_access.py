@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from accounts.models import Assignment, Employee, EmployeeSpell, RelationshipEnd, Seat
 from accounts.permissions import PROGRAM_ADMINS
-from tests.builders import make_client, make_employee
+from tests.builders import approve_access, make_client, make_employee
 
 
 def _action(client, model: str, action: str, *pks: int, query: str = ""):
@@ -106,6 +106,7 @@ def test_access_manager_adds_and_removes_a_seat_but_cannot_add_employees(
     assert client.get(reverse("admin:accounts_employee_changelist")).status_code == 403
     assert client.get(reverse("admin:accounts_assignment_add")).status_code == 403
     fresh = make_client("777009")
+    approve_access(two_partners.partner_a, fresh)
     response = client.post(
         reverse("admin:accounts_seat_add"),
         {"employee": two_partners.anna.pk, "client_hub_id": "777009"},
@@ -128,7 +129,7 @@ def test_seat_form_rejects_an_unknown_hub_id_and_a_second_open_seat(
     client.force_login(partner_admin)
     url = reverse("admin:accounts_seat_add")
     unknown = client.post(url, {"employee": two_partners.anna.pk, "client_hub_id": "nope"})
-    assert "No client account has hub id nope." in unknown.content.decode()
+    assert "Your partner has no access to client account nope." in unknown.content.decode()
     twice = client.post(url, {"employee": two_partners.anna.pk, "client_hub_id": "777001"})
     assert "already has a seat in 777001" in twice.content.decode()
 
@@ -147,6 +148,7 @@ def test_partner_admin_cannot_give_partner_b_employee_a_seat(client, two_partner
 @pytest.mark.django_db
 def test_partner_admin_assigns_and_unassigns_a_client(client, two_partners, partner_admin):
     fresh = make_client("777010")
+    approve_access(two_partners.partner_a, fresh)
     client.force_login(partner_admin)
     response = client.post(
         reverse("admin:accounts_assignment_add"),

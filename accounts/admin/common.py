@@ -92,12 +92,21 @@ class ConfirmEndForm(forms.Form):
     confirmation = forms.CharField()
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
 
-    def __init__(self, *args: Any, expected: str, pick_partner: bool, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        expected: str,
+        pick_partner: bool,
+        partners: QuerySet | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.expected = expected
         self.fields["confirmation"].help_text = f"Type “{expected}” to confirm."
         if not pick_partner:
             del self.fields["partner"]
+        elif partners is not None:  # only the partners the action can apply to
+            self.fields["partner"].queryset = partners.filter(left_at__isnull=True)
 
     def clean_confirmation(self) -> str:
         value = self.cleaned_data["confirmation"].strip()
