@@ -336,13 +336,11 @@ def open_assignments(*, partner: Partner, client: ClientAccount) -> QuerySet[Ass
 
 def partners_with_access(*, client: ClientAccount) -> QuerySet[Partner]:
     """The partners with an open assignment or seat in the client: whose relationship can end."""
+    assigned = Assignment.objects.filter(client=client, end__isnull=True)
+    seated = Seat.objects.filter(client=client, end__isnull=True)
     return Partner.objects.filter(
-        Q(
-            pk__in=Assignment.objects.filter(client=client, end__isnull=True).values(
-                "employee__partner"
-            )
-        )
-        | Q(pk__in=Seat.objects.filter(client=client, end__isnull=True).values("employee__partner"))
+        Q(pk__in=assigned.values("employee__partner"))
+        | Q(pk__in=seated.values("employee__partner"))
     )
 
 
