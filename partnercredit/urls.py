@@ -12,5 +12,6 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("reports/", include("reports.urls")),
+    path("notifications/", include("notifications.urls")),
     path("healthz", healthz, name="healthz"),
 ]

@@ -33,7 +33,7 @@ DEFAULTS = Rules(
 RANKS = {"Gold": 1, "Platinum": 2, "Diamond": 3, "Elite": 4}
 
 
-def step(held: Held, day: str, performance: str = "", met: dict | None = None):  # noqa: ANN201
+def step(held: Held, day: str, performance: str = "", met: dict | None = None):
     return credited_step(
         held=held, day=D(day), performance=performance, ranks=RANKS, rules=DEFAULTS,
         window_days_met=Counter(met or {}),
@@ -101,7 +101,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def program(db):  # noqa: ANN001, ANN201
+def program(db):
     """Gold at 10 points, Platinum at 20; grace 3 days; recalibrations on Mar 1 and Mar 21,
     windows from the previous one (no offset), 1 month of protection, 5 days to keep a tier."""
     Tier.objects.all().delete()
@@ -127,7 +127,7 @@ def reason_on(day: str) -> str:
     return TierDay.objects.get(day=D(day), partner__key="100").reason
 
 
-def test_a_tier_met_on_too_few_days_of_the_window_is_lowered(program) -> None:  # noqa: ANN001
+def test_a_tier_met_on_too_few_days_of_the_window_is_lowered(program) -> None:
     p, e, c = program
     act(e, c, "2026-01-02T10:00")  # Platinum 01-02 … 01-05
     recompute_day(day=D("2026-02-28"))
@@ -137,7 +137,7 @@ def test_a_tier_met_on_too_few_days_of_the_window_is_lowered(program) -> None:  
     assert reason_on("2026-03-01") == "lowered"
 
 
-def test_a_tier_met_on_enough_days_of_the_window_is_kept(program) -> None:  # noqa: ANN001
+def test_a_tier_met_on_enough_days_of_the_window_is_kept(program) -> None:
     p, e, c = program
     act(e, c, "2026-01-02T10:00")
     act(e, c, "2026-01-05T10:00")  # Platinum 01-02 … 01-08: 7 days ≥ 5
@@ -146,7 +146,7 @@ def test_a_tier_met_on_enough_days_of_the_window_is_kept(program) -> None:  # no
     assert reason_on("2026-03-01") == "window"
 
 
-def test_a_recently_earned_tier_is_protected_then_judged_at_the_next_recalibration(program):  # noqa: ANN001, ANN201
+def test_a_recently_earned_tier_is_protected_then_judged_at_the_next_recalibration(program):
     p, e, c = program
     act(e, c, "2026-02-10T10:00")  # earned 02-10: less than a month before 03-01
     recompute_day(day=D("2026-03-01"))
@@ -155,7 +155,7 @@ def test_a_recently_earned_tier_is_protected_then_judged_at_the_next_recalibrati
     assert held_on("2026-03-21") == ("", "") and reason_on("2026-03-21") == "lowered"
 
 
-def test_the_credited_tier_is_the_same_in_any_order_of_computing_the_days(program) -> None:  # noqa: ANN001
+def test_the_credited_tier_is_the_same_in_any_order_of_computing_the_days(program) -> None:
     p, e, c = program
     act(e, c, "2026-01-02T10:00")
     act(e, c, "2026-02-25T10:00")
@@ -183,7 +183,7 @@ def test_the_credited_tier_is_the_same_in_any_order_of_computing_the_days(progra
     assert (D("2026-03-02"), *held_on("2026-03-02")) == in_order[3]
 
 
-def test_a_change_to_an_earlier_day_changes_the_credited_tier_after_a_catch_up(program) -> None:  # noqa: ANN001
+def test_a_change_to_an_earlier_day_changes_the_credited_tier_after_a_catch_up(program) -> None:
     p, e, c = program
     act(e, c, "2026-01-02T10:00")
     recompute_day(day=D("2026-03-01"))
@@ -193,7 +193,7 @@ def test_a_change_to_an_earlier_day_changes_the_credited_tier_after_a_catch_up(p
     assert held_on("2026-03-01") == ("", "Platinum")
 
 
-def test_export_standings_has_the_credited_tier_column(program, capsys) -> None:  # noqa: ANN001
+def test_export_standings_has_the_credited_tier_column(program, capsys) -> None:
     p, e, c = program
     act(e, c, "2026-01-02T10:00")
     recompute_day(day=D("2026-02-01"))
@@ -206,7 +206,7 @@ def test_export_standings_has_the_credited_tier_column(program, capsys) -> None:
 # --- Membership spells (SPEC §3.3) --------------------------------------------------------------
 
 
-def test_a_partner_that_leaves_and_rejoins_keeps_every_earlier_day(program) -> None:  # noqa: ANN001
+def test_a_partner_that_leaves_and_rejoins_keeps_every_earlier_day(program) -> None:
     p, e, c = program
     act(e, c, "2026-01-02T10:00")
     recompute_day(day=D("2026-01-03"))
@@ -230,7 +230,7 @@ def test_a_partner_that_leaves_and_rejoins_keeps_every_earlier_day(program) -> N
     ]  # fmt: skip
 
 
-def test_leaving_the_program_deactivates_every_employee(program) -> None:  # noqa: ANN001
+def test_leaving_the_program_deactivates_every_employee(program) -> None:
     p, e, c = program
     other = make_employee(p, "bob@p.example")
     access.partner_leave(partner=p, at=at("2026-01-10T09:00"))
@@ -240,7 +240,7 @@ def test_leaving_the_program_deactivates_every_employee(program) -> None:  # noq
     assert e.deactivated_at == at("2026-01-10T09:00")
 
 
-def test_history_days_are_derived_not_published(program) -> None:  # noqa: ANN001
+def test_history_days_are_derived_not_published(program) -> None:
     p, e, c = program
     act(e, c, "2026-01-02T10:00")
     recompute_day(day=D("2026-01-10"))
@@ -251,7 +251,7 @@ def test_history_days_are_derived_not_published(program) -> None:  # noqa: ANN00
     assert D("2026-01-10") - timedelta(days=8) == D("2026-01-02")
 
 
-def test_the_outlook_says_what_is_needed_to_keep_the_tier(program) -> None:  # noqa: ANN001
+def test_the_outlook_says_what_is_needed_to_keep_the_tier(program) -> None:
     from credits.tiers import credited_history, keep_outlook, next_recalibration
 
     p, e, c = program
