@@ -88,8 +88,23 @@ class ProgramSettingsAdmin(ProgramRulesAdmin):
         return False  # the single row of program-wide numbers
 
 
+class QualifyingActionForm(forms.ModelForm):
+    """Tools and actions compare case-insensitively (SPEC §2): the catalogue is lower-case."""
+
+    class Meta:
+        model = QualifyingAction
+        fields = ["tool", "action"]
+
+    def clean_tool(self) -> str:
+        return self.cleaned_data["tool"].strip().lower()
+
+    def clean_action(self) -> str:
+        return self.cleaned_data["action"].strip().lower()
+
+
 @admin.register(QualifyingAction)
 class QualifyingActionAdmin(ProgramRulesAdmin):
+    form = QualifyingActionForm
     list_display = ["tool", "action"]
     list_filter = ["tool", "action"]
     search_fields = ["tool", "action"]

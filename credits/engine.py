@@ -75,7 +75,8 @@ _COUNTED_ACTIVITIES = """
                PARTITION BY a.partner_id, a.client_id, a.day ORDER BY a.at DESC, a.id DESC
            ) AS latest
     FROM credits_activity a
-    JOIN credits_qualifyingaction q ON q.tool = a.tool AND q.action = a.action
+    JOIN credits_qualifyingaction q  -- the catalogue is lower-case; tools compare case-insensitively
+      ON q.tool = LOWER(a.tool) AND q.action = LOWER(a.action)
     WHERE a.day BETWEEN %(lo)s AND %(hi)s
       AND EXISTS (SELECT 1 FROM accounts_employeespell s
                   WHERE s.employee_id = a.employee_id
