@@ -209,8 +209,8 @@ def run_claim(
         raise RecomputeBusy(f"A recompute of {day} is already queued or running.") from exc
 
 
-def run_start(*, run: RecomputeRun, chunks: int | None = None) -> list[RecomputeChunk]:
-    """Refresh the aggregates and split the client accounts into chunks for `run`."""
+def run_prepare(*, run: RecomputeRun, chunks: int | None = None) -> list[RecomputeChunk]:
+    """Note the data version, refresh the aggregates and split the clients into chunks."""
     version = data_version()  # before reading anything: later changes make the day stale
     RecomputeRun.objects.filter(pk=run.pk).update(data_version=version)
     run.data_version = version
@@ -465,7 +465,7 @@ def run_fail(*, run: RecomputeRun, error: str) -> None:
     CreditLine.objects.filter(run=run).delete()
 
 
-# --- In process and queued entry points ---------------------------------------------------------
+# --- In process, and the queue's side of a run -------------------------------------------------
 
 
 def recompute_day(
@@ -474,7 +474,7 @@ def recompute_day(
     """Compute and publish `day` in this process."""
     run = run_claim(day=day, status=Status.RUNNING, requested_by=requested_by)
     try:
-        for chunk in run_start(run=run, chunks=chunks):
+        for chunk in run_prepare(run=run, chunks=chunks):
             chunk_compute(chunk=chunk)
         return run_finish(run=run)
     except BaseException as exc:
@@ -482,40 +482,35 @@ def recompute_day(
         raise
 
 
-def recompute_range(*, first: date, last: date) -> list[RecomputeRun]:
-    """Compute every day from `first` to `last`, in order."""
-    days = (last - first).days + 1
-    return [recompute_day(day=first + timedelta(days=i)) for i in range(days)]
-
-
-def recompute_enqueue(*, day: date, requested_by: AbstractBaseUser | None = None) -> RecomputeRun:
-    """Queue a recompute of `day` on the Celery workers; reuse the live run if there is one."""
-    from credits.tasks import recompute_run  # the task module imports this one
-
-    try:
-        run = run_claim(day=day, status=Status.QUEUED, requested_by=requested_by)
-    except RecomputeBusy:
-        return RecomputeRun.objects.filter(day=day, status__in=RecomputeRun.LIVE).latest("pk")
-    transaction.on_commit(lambda: recompute_run.delay(run.pk))
-    return run
-
-
-def runs_requeue(*, older_than: timedelta) -> int:
-    """Send again the runs still queued after `older_than` (their first send was lost, e.g.
-    with the broker down). Safe to repeat: a run's task starts it only once."""
-    from credits.tasks import recompute_run
-
-    cutoff = timezone.now() - older_than
-    queued = RecomputeRun.objects.filter(status=Status.QUEUED, created_at__lt=cutoff)
-    ids = list(queued.values_list("pk", flat=True))
-    for run_id in ids:
-        recompute_run.delay(run_id)
-    return len(ids)
-
-
-def run_begin(*, run_id: int) -> RecomputeRun | None:
-    """Claim a queued run for this worker; None if another delivery already did."""
-    claimed = RecomputeRun.objects.filter(pk=run_id, status=Status.QUEUED).update(
+def run_take(*, run_id: int) -> RecomputeRun | None:
+    """A worker takes a queued run; None if another delivery already did."""
+    taken = RecomputeRun.objects.filter(pk=run_id, status=Status.QUEUED).update(
         status=Status.RUNNING, heartbeat_at=timezone.now()
     )
-    return RecomputeRun.objects.get(pk=run_id) if claimed else None
+    return RecomputeRun.objects.get(pk=run_id) if taken else None
+
+
+def runs_abandoned_fail() -> list[RecomputeRun]:
+    """Fail every live run without a heartbeat for RECOMPUTE_STALE_SECONDS (its worker died,
+    or lost its database connection): queued and never taken, stopped while starting, in a
+    chunk, or while publishing. Return the runs failed."""
+    cutoff = timezone.now() - _stale_after()
+    failed = []
+    for run in RecomputeRun.objects.filter(status__in=RecomputeRun.LIVE):
+        if run.status == Status.QUEUED:
+            continue  # a queued run is sent again instead (its dispatch may have been lost)
+        if (run.heartbeat_at or run.created_at) < cutoff:
+            error = f"abandoned: no heartbeat since {run.heartbeat_at or run.created_at:%H:%M:%S}"
+            if RecomputeRun.objects.filter(pk=run.pk, status=run.status).update(
+                status=Status.FAILED, error=error, finished_at=timezone.now()
+            ):
+                CreditLine.objects.filter(run=run).delete()
+                failed.append(run)
+    return failed
+
+
+def runs_queued(*, older_than: timedelta) -> list[int]:
+    """Runs still queued after `older_than`: their dispatch was lost (e.g. the broker down)."""
+    cutoff = timezone.now() - older_than
+    queued = RecomputeRun.objects.filter(status=Status.QUEUED, created_at__lt=cutoff)
+    return list(queued.values_list("pk", flat=True))

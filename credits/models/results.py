@@ -103,6 +103,9 @@ class RecomputeRun(models.Model):
     data_version = models.BigIntegerField(
         default=0, help_text="The latest data change this run had seen when it started."
     )
+    batch = models.ForeignKey(
+        "RecomputeBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -125,6 +128,73 @@ class RecomputeRun(models.Model):
         if not self.chunks_total:
             return 0
         return min(99, 100 * self.chunks_done // (self.chunks_total + 1))
+
+
+class RecomputeBatch(models.Model):
+    """Several days recomputed one after another, oldest first: the nightly catch-up of stale
+    days and the new day, or a range asked for by program staff. Resumable and cancellable."""
+
+    class Kind(models.TextChoices):
+        NIGHTLY = "nightly", "Nightly"
+        RANGE = "range", "Range"
+        STALE = "stale", "Stale days"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    LIVE = ("queued", "running")
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    days = models.JSONField(default=list, help_text="The ISO days to compute, in order.")
+    done = models.PositiveIntegerField(default=0, help_text="Days of `days` computed so far.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    cancel_requested = models.BooleanField(default=False)
+    note = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    current_run = models.ForeignKey(
+        RecomputeRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "recompute batches"
+
+    def __str__(self) -> str:
+        span = f"{self.days[0]} … {self.days[-1]}" if self.days else "no day"
+        return f"{self.get_kind_display()} recompute {span} ({self.get_status_display()})"
+
+    @property
+    def total(self) -> int:
+        return len(self.days)
+
+    @property
+    def percent(self) -> int:
+        """Days done, counting the current day's chunks as a fraction of a day."""
+        if self.status == self.Status.SUCCEEDED or not self.days:
+            return 100 if self.status == self.Status.SUCCEEDED else 0
+        run = self.current_run
+        part = run.chunks_done / (run.chunks_total + 1) if run and run.chunks_total else 0
+        return min(99, int(100 * (self.done + part) / self.total))
+
+    @property
+    def seconds_left(self) -> int | None:
+        """From the average time of the days done so far; None before the first day is done."""
+        if not self.done or self.started_at is None or self.status not in self.LIVE:
+            return None
+        elapsed = ((self.heartbeat_at or self.started_at) - self.started_at).total_seconds()
+        return int(elapsed / self.done * (self.total - self.done))
 
 
 class RecomputeChunk(models.Model):
