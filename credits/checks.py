@@ -399,3 +399,145 @@ def _published_line(partner: Partner, client: ClientAccount, day: date) -> Credi
     if run_id is None:
         return False
     return CreditLine.objects.filter(run_id=run_id, partner=partner, client=client).first()
+
+
+# --- Each activity's verdict, and "Not earning — fix these" ------------------------------------
+
+NOT_QUALIFYING = "not a qualifying action"
+NOT_ACTIVE = "not active"
+NOT_ASSIGNED = "not assigned"
+NO_SEAT = "no seat"
+PARTNER_OUT = "partner not in the program"
+ENDED = "relationship ended"
+MISSING_STEPS = [NOT_ACTIVE, NOT_ASSIGNED, NO_SEAT, NOT_QUALIFYING, ENDED, PARTNER_OUT]
+
+
+@dataclass(frozen=True)
+class ActivityVerdict:
+    activity: Activity
+    counted: bool
+    missing: str  # one of MISSING_STEPS; '' when counted
+    ended_by: RelationshipEnd | None = None
+
+
+class _PairAccess:
+    """Active spells per employee, assignments and seats per (employee, client)."""
+
+    def __init__(self, employee_ids: set[int], client_ids: set[int], until: datetime) -> None:
+        fields = ("employee_id", "start", "end")
+        self.spells = _spans(
+            EmployeeSpell.objects.filter(employee_id__in=employee_ids, start__lt=until).values_list(
+                *fields
+            )
+        )
+        self.assignments = self._pairs(Assignment, employee_ids, client_ids, until)
+        self.seats = self._pairs(Seat, employee_ids, client_ids, until)
+
+    @staticmethod
+    def _pairs(
+        model: type[Assignment] | type[Seat],
+        employee_ids: set[int],
+        client_ids: set[int],
+        until: datetime,
+    ) -> dict[tuple[int, int], list[Span]]:
+        result: dict[tuple[int, int], list[Span]] = defaultdict(list)
+        rows = model.objects.filter(
+            employee_id__in=employee_ids, client_id__in=client_ids, start__lt=until
+        ).values_list("employee_id", "client_id", "start", "end")
+        for employee_id, client_id, start, end in rows:
+            result[(employee_id, client_id)].append((start, end))
+        return result
+
+    def missing(self, employee_id: int, client_id: int, at: datetime) -> str:
+        if not _covers(self.spells.get(employee_id, []), at):
+            return NOT_ACTIVE
+        if not _covers(self.assignments.get((employee_id, client_id), []), at):
+            return NOT_ASSIGNED
+        if not _covers(self.seats.get((employee_id, client_id), []), at):
+            return NO_SEAT
+        return ""
+
+
+def activity_verdicts(*, activities: list[Activity], day: date) -> list[ActivityVerdict]:
+    """Whether each activity counted (SPEC §3.1) and, if not, the first missing step; a counted
+    one whose relationship was ended at once afterwards (up to the end of `day`) says so."""
+    if not activities:
+        return []
+    until = day_end(day)
+    access = _PairAccess(
+        {a.employee_id for a in activities}, {a.client_id for a in activities}, until
+    )
+    qualifying = set(QualifyingAction.objects.values_list("tool", "action"))
+    partners = Partner.objects.in_bulk({a.partner_id for a in activities})
+    ends = list(
+        RelationshipEnd.objects.filter(partner_id__in=partners, at__lt=until).order_by("at")
+    )
+    verdicts = []
+    for a in activities:
+        partner = partners[a.partner_id]
+        missing = "" if (a.tool.lower(), a.action.lower()) in qualifying else NOT_QUALIFYING
+        if not missing and (
+            a.at < partner.joined_at or (partner.left_at is not None and a.at >= partner.left_at)
+        ):
+            missing = PARTNER_OUT
+        missing = missing or access.missing(a.employee_id, a.client_id, a.at)
+        ended = None
+        if not missing:
+            ended = next(
+                (
+                    e
+                    for e in ends
+                    if e.partner_id == a.partner_id
+                    and e.client_id in (None, a.client_id)
+                    and e.at >= a.at
+                ),
+                None,
+            )
+        verdicts.append(ActivityVerdict(a, not missing, missing, ended))
+    return verdicts
+
+
+@dataclass(frozen=True)
+class NotEarning:
+    """A client the partner worked in lately without earning credit on the day."""
+
+    client: ClientAccount
+    missing: str
+    activity: Activity
+    ended_by: RelationshipEnd | None
+    activities: int
+
+
+def not_earning(*, partner: Partner, day: date, days: int = 60) -> list[NotEarning]:
+    """Clients where the partner's employees did activities on the `days` days up to `day`
+    while the partner has no credit line in them on `day` (the published result), each with
+    the missing step of its latest qualifying activity (else of its latest activity)."""
+    run_id = DayResult.objects.filter(day=day).values_list("run_id", flat=True).first()
+    earning = CreditLine.objects.filter(run_id=run_id, partner=partner).values("client_id")
+    recent = list(
+        Activity.objects.filter(partner=partner, day__gt=day - timedelta(days=days), day__lte=day)
+        .exclude(client_id__in=earning)
+        .select_related("employee", "client")
+        .order_by("-at", "-pk")[:5000]
+    )
+    verdicts = activity_verdicts(activities=recent, day=day)
+    chosen: dict[int, ActivityVerdict] = {}
+    counts: dict[int, int] = defaultdict(int)
+    for verdict in verdicts:  # latest first
+        client_id = verdict.activity.client_id
+        counts[client_id] += 1
+        held = chosen.get(client_id)
+        if held is None or (held.missing == NOT_QUALIFYING and verdict.missing != NOT_QUALIFYING):
+            chosen[client_id] = verdict
+    rows = [
+        NotEarning(
+            v.activity.client,
+            v.missing or ENDED,
+            v.activity,
+            v.ended_by,
+            counts[client_id],
+        )
+        for client_id, v in chosen.items()
+    ]
+    order = {step: i for i, step in enumerate(MISSING_STEPS)}
+    return sorted(rows, key=lambda r: (order[r.missing], r.client.hub_id))

@@ -368,3 +368,18 @@ def employees_with_access(
     if partner is not None:
         employees = employees.filter(partner=partner)
     return list(employees.select_related("partner").order_by("partner__key", "email"))
+
+
+RECENT_ACTIVITIES = 50
+
+
+def recent_activities(
+    *, client: ClientAccount, day: date, partner: Partner | None = None
+) -> list[Activity]:
+    """The client's latest activities up to the end of `day` (one partner's when given)."""
+    rows = Activity.objects.filter(client=client, at__lt=day_end(day))
+    if partner is not None:
+        rows = rows.filter(partner=partner)
+    return list(
+        rows.select_related("employee", "client").order_by("-at", "-pk")[:RECENT_ACTIVITIES]
+    )

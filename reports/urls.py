@@ -21,6 +21,8 @@ register_converter(KeyConverter, "key")
 app_name = "reports"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("home/", views.home_page, name="home"),
+    path("partners/<key:key>/projection/", views.projection_page, name="projection"),
     path("standings/", views.standings, name="standings"),
     path("standings.csv", views.standings_export, {"fmt": "csv"}, name="standings_csv"),
     path("standings.xlsx", views.standings_export, {"fmt": "xlsx"}, name="standings_xlsx"),

@@ -10,21 +10,29 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 
 from accounts.models import ClientAccount, Employee, Partner
 from accounts.permissions import can_see_partner, is_program_staff, partner_of
-from credits.checks import credit_check, employee_credit_check, employee_credit_checks
+from credits.checks import (
+    activity_verdicts,
+    credit_check,
+    employee_credit_check,
+    employee_credit_checks,
+)
 from credits.models import DayResult
 from credits.models.results import day_result
+from credits.projection import deals_counting
 from credits.standings import tiers_in_force
 from partnercredit.days import yesterday
-from reports import charts, exports, queries
+from reports import charts, exports, home, queries
 from reports.forms import DayForm, RangeForm, StandingsForm, WhyForm, as_date, cleaned
 
 PAGE_SIZE = 50
@@ -95,12 +103,52 @@ def _visible_client(request: HttpRequest, hub_id: str) -> ClientAccount:
     return client
 
 
+def login(request: HttpRequest) -> HttpResponse:
+    """The admin's login form; without a `next` it lands on the home page, not the admin."""
+    extra = {}
+    if REDIRECT_FIELD_NAME not in request.GET and REDIRECT_FIELD_NAME not in request.POST:
+        extra[REDIRECT_FIELD_NAME] = resolve_url(settings.LOGIN_REDIRECT_URL)
+    return admin.site.login(request, extra_context=extra)
+
+
 @report_view
 def index(request: HttpRequest) -> HttpResponse:
+    return redirect("reports:home")
+
+
+@report_view
+def home_page(request: HttpRequest) -> HttpResponse:
+    """Where login lands: the partner's morning page, or program staff's overview."""
+    day = _day(request)
     own = partner_of(request.user)
+    context: dict[str, object] = {}
     if own is not None:
-        return redirect("reports:partner", key=own.key)
-    return redirect("reports:standings")
+        if day.result is not None:
+            without = [h for h in request.GET.getlist("without") if h][:50]
+            context = home.partner_home(
+                partner=own, day=day.day, run_id=day.run_id, without=without
+            )
+        return _render(
+            request, "reports/home_partner.html", f"Home: {own}", day, partner=own, **context
+        )
+    if day.result is not None:
+        context = home.staff_home(day=day.day, run_id=day.run_id)
+    return _render(request, "reports/home_staff.html", "Program home", day, **context)
+
+
+@report_view
+def projection_page(request: HttpRequest, key: str) -> HttpResponse:
+    """The partner's 90-day projection with the what-if, as a chart and a table."""
+    partner = _visible_partner(request, key)
+    day = _day(request)
+    context: dict[str, object] = {"partner": partner}
+    if day.result is not None:
+        without = [h for h in request.GET.getlist("without") if h][:50]
+        context["projection"] = home.projection_view(
+            partner=partner, day=day.day, without_hub_ids=without
+        )
+        context["without"] = without
+    return _render(request, "reports/projection.html", f"Projection: {partner}", day, **context)
 
 
 def _standings(request: HttpRequest) -> tuple[Day, StandingsForm, Sequence[queries.StandingRow]]:
@@ -175,6 +223,7 @@ def partner_page(request: HttpRequest, key: str) -> HttpResponse:
             else [],
             changes=queries.points_changes(partner=partner, start=start, end=end),
             chart=charts.points_chart(queries.points_series(partner=partner, until=day.day), tiers),
+            deals=deals_counting(partner_id=partner.pk, day=day.day),
         )
     if day.day is not None:
         context["ended"] = queries.ended_relationships(partner=partner, day=day.day)
@@ -193,12 +242,17 @@ def client_page(request: HttpRequest, hub_id: str) -> HttpResponse:
         if day.result
         else []
     )
+    activities = activity_verdicts(
+        activities=queries.recent_activities(client=client, day=day.day, partner=own),
+        day=day.day,
+    )
     return _render(
         request,
         "reports/client.html",
         f"Client account {client}",
         day,
         client=client,
+        activities=activities,
         lines=lines,
         employees=[(e, checks[e.pk]) for e in employees],
         step_labels=[s.label for s in next(iter(checks.values())).steps] if checks else [],

@@ -147,9 +147,9 @@ def test_outsider_downloads_do_not_include_partner_a(world, outsider, name: str)
     assert b"Alpha" not in response.content
 
 
-def test_reports_home_sends_a_partner_admin_to_their_partner_page(world, partner_admin) -> None:  # noqa: ANN001
+def test_reports_index_sends_a_partner_admin_to_their_home_page(world, partner_admin) -> None:  # noqa: ANN001
     response = _get(partner_admin, reverse("reports:index"))
-    assert response["Location"] == PARTNER_A
+    assert response["Location"] == reverse("reports:home")
 
 
 # --- The day shown ---------------------------------------------------------------------------
@@ -423,8 +423,8 @@ def _grow(world: dict, size: int) -> None:
         (STANDINGS, {}, 13),
         (STANDINGS, {"sort": "-total", "tier": "Gold"}, 13),
         (reverse("reports:standings_csv"), {}, 9),
-        (PARTNER_A, {}, 21),
-        (CLIENT_SHARED, {}, 17),
+        (PARTNER_A, {}, 23),  # + the deals behind the sold points
+        (CLIENT_SHARED, {}, 24),  # + the latest activities and their verdicts
         (WHY, {"partner": "1001", "client": "5001"}, 19),
     ],
 )
