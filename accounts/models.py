@@ -11,6 +11,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from partnercredit.fields import Hundredths
+from partnercredit.validators import validate_amount, validate_key
 
 
 class Partner(models.Model):
@@ -25,6 +26,9 @@ class Partner(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name or self.key} ({self.key})"
+
+    def clean(self) -> None:
+        validate_key(self.key, "Partner key")
 
     @property
     def is_active(self) -> bool:
@@ -92,6 +96,9 @@ class ClientAccount(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.hub_id})"
 
+    def clean(self) -> None:
+        validate_key(self.hub_id, "Hub id")
+
 
 class ClientMRR(models.Model):
     """The client's subscription MRR from `effective_at` until the next change."""
@@ -113,6 +120,10 @@ class ClientMRR(models.Model):
         return (
             f"{self.client.hub_id}: {self.currency} {self.amount} from {self.effective_at:%Y-%m-%d}"
         )
+
+    def clean(self) -> None:
+        if self.amount is not None:
+            validate_amount(self.amount, "MRR")
 
 
 class AccessInterval(models.Model):

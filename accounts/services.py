@@ -25,6 +25,7 @@ from accounts.models import (
 )
 from credits.staleness import mark_stale
 from partnercredit.days import program_day
+from partnercredit.validators import validate_amount, validate_key
 
 Actor = AbstractBaseUser | None
 
@@ -43,6 +44,7 @@ def _changed(at: datetime) -> None:
 @transaction.atomic
 def partner_join(*, key: str, name: str = "", at: datetime, actor: Actor = None) -> Partner:
     """A partner joins the program, or rejoins after leaving."""
+    key = validate_key(key, "Partner key")
     partner = Partner.objects.filter(key=key).first()
     if partner is None:
         partner = Partner(key=key, name=name or key, joined_at=at)
@@ -152,6 +154,8 @@ def client_add(
     at: datetime,
     actor: Actor = None,
 ) -> ClientAccount:
+    hub_id = validate_key(hub_id, "Hub id")
+    amount = validate_amount(amount, "MRR")
     if ClientAccount.objects.filter(hub_id=hub_id).exists():
         raise ValidationError(f"Client account {hub_id} already exists.")
     client = ClientAccount(hub_id=hub_id, name=name, country=country.upper(), currency=currency)
@@ -170,8 +174,7 @@ def client_mrr_change(
     at: datetime,
     actor: Actor = None,
 ) -> ClientMRR:
-    if amount < 0:
-        raise ValidationError(f"MRR of client {client.hub_id} cannot be negative ({amount}).")
+    amount = validate_amount(amount, f"MRR of client {client.hub_id}")
     currency = (currency or client.currency).upper()
     if currency != client.currency:
         client.currency = currency

@@ -12,6 +12,7 @@ from accounts.models import ClientAccount, Employee, Partner
 from credits.models import Activity, Deal
 from credits.staleness import mark_stale
 from partnercredit.days import program_day
+from partnercredit.validators import validate_amount
 
 
 def fingerprint(ref: str, content: Iterable[str]) -> uuid.UUID:
@@ -63,7 +64,7 @@ def deal_record(
         partner=partner,
         client=client,
         closed_on=closed_on,
-        amount=amount,
+        amount=validate_amount(amount, "Deal amount"),
         currency=currency.upper(),
         kind=kind,
         ref=ref,

@@ -6,9 +6,10 @@ so the credit engine can split and convert in the database without floats.
 
 from decimal import Decimal
 
-from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
+
+from partnercredit.validators import AsciiDecimalField
 
 HUNDREDTH = Decimal("0.01")
 
@@ -46,6 +47,4 @@ class Hundredths(models.BigIntegerField):
         return to_hundredths(value)
 
     def formfield(self, **kwargs):  # noqa: ANN003, ANN201
-        return forms.DecimalField(
-            max_digits=17, decimal_places=2, required=not self.blank, **kwargs
-        )
+        return AsciiDecimalField(max_digits=17, decimal_places=2, required=not self.blank, **kwargs)

@@ -33,12 +33,13 @@ from accounts.permissions import (
 )
 from accounts.scoping import PartnerScopedAdmin
 from credits.models import Activity, Deal
+from partnercredit.validators import AmountFormField
 
 # --- client accounts -----------------------------------------------------------------------------
 
 
 class ClientAccountAddForm(forms.ModelForm):
-    amount = forms.DecimalField(label="MRR", max_digits=14, decimal_places=2, min_value=0)
+    amount = AmountFormField(label="MRR")
 
     class Meta:
         model = ClientAccount
