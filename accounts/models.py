@@ -5,21 +5,38 @@ interval [start, end), so the state at any past moment can be recovered — the 
 recomputes past days. Rows with history are ended or deactivated, never deleted.
 """
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from simple_history.models import HistoricalRecords
 
+from partnercredit.days import day_end
 from partnercredit.fields import Hundredths
 from partnercredit.validators import validate_amount, validate_key
 
 
+class PartnerQuerySet(models.QuerySet["Partner"]):
+    def in_program(self, day: date) -> "PartnerQuerySet":
+        """Partners in the program at the end of `day`: a membership spell covers it (SPEC §3.3)."""
+        end = day_end(day)
+        spells = PartnerSpell.objects.filter(partner=OuterRef("pk"), start__lt=end).filter(
+            Q(end__isnull=True) | Q(end__gte=end)
+        )
+        return self.filter(Exists(spells))
+
+
 class Partner(models.Model):
+    """A Solutions Partner. `joined_at`/`left_at` describe the latest membership spell."""
+
     key = models.CharField("partner key", max_length=32, unique=True, help_text="Partner portal id")
     name = models.CharField(max_length=200, blank=True)
     joined_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
+
+    objects = PartnerQuerySet.as_manager()
 
     class Meta:
         ordering = ["key"]
@@ -33,6 +50,21 @@ class Partner(models.Model):
     @property
     def is_active(self) -> bool:
         return self.left_at is None
+
+
+class PartnerSpell(models.Model):
+    """An interval during which the partner was in the program: leaving ends it, rejoining
+    opens another, so days before a partner left keep their results."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="spells")
+    start = models.DateTimeField()
+    end = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["partner", "start"])]
+
+    def __str__(self) -> str:
+        return f"{self.partner} in the program {self.start:%Y-%m-%d}–{self.end or ''}"
 
 
 class Employee(models.Model):

@@ -20,6 +20,7 @@ from accounts.models import (
     Employee,
     EmployeeSpell,
     Partner,
+    PartnerSpell,
     RelationshipEnd,
     Seat,
 )
@@ -37,24 +38,29 @@ def _save(obj: Model, actor: Actor) -> None:
     obj.save()
 
 
-def _changed(at: datetime) -> None:
-    mark_stale(since=program_day(at))
+def _changed(at: datetime, what: str) -> None:
+    mark_stale(since=program_day(at), what=what)
 
 
 @transaction.atomic
 def partner_join(*, key: str, name: str = "", at: datetime, actor: Actor = None) -> Partner:
-    """A partner joins the program, or rejoins after leaving."""
+    """A partner joins the program, or rejoins after leaving: a new membership spell. Its
+    employees stay deactivated until someone reactivates them (SPEC §3.3)."""
     key = validate_key(key, "Partner key")
-    partner = Partner.objects.filter(key=key).first()
+    partner = Partner.objects.select_for_update().filter(key=key).first()
     if partner is None:
         partner = Partner(key=key, name=name or key, joined_at=at)
     elif partner.left_at is None:
         raise ValidationError(f"Partner {key} is already in the program.")
+    elif at < partner.left_at:
+        raise ValidationError(f"Partner {key} cannot rejoin before it left ({partner.left_at}).")
     else:
         partner.left_at = None
         partner.joined_at = at
         partner.name = name or partner.name
     _save(partner, actor)
+    PartnerSpell.objects.create(partner=partner, start=at)
+    _changed(at, f"Partner {key} joined")
     return partner
 
 
@@ -63,8 +69,11 @@ def partner_leave(*, partner: Partner, at: datetime, actor: Actor = None, note: 
     """The partner leaves: every relationship ends at once and every employee is deactivated."""
     if partner.left_at is not None:
         raise ValidationError(f"Partner {partner.key} has already left the program.")
+    if at < partner.joined_at:
+        raise ValidationError(f"Partner {partner.key} cannot leave before it joined.")
     partner.left_at = at
     _save(partner, actor)
+    PartnerSpell.objects.filter(partner=partner, end__isnull=True).update(end=at)
     for employee in partner.employees.filter(is_active=True):
         employee_deactivate(employee=employee, at=at, actor=actor)
     _save(
@@ -77,7 +86,7 @@ def partner_leave(*, partner: Partner, at: datetime, actor: Actor = None, note: 
         ),
         actor,
     )
-    _changed(at)
+    _changed(at, f"Partner {partner.key} left the program")
 
 
 @transaction.atomic
@@ -106,7 +115,7 @@ def employee_add(
     employee.full_clean(exclude=["user"])
     _save(employee, actor)
     EmployeeSpell.objects.create(employee=employee, start=at)
-    _changed(at)
+    _changed(at, f"Employee {email} added to partner {partner.key}")
     return employee
 
 
@@ -125,7 +134,7 @@ def employee_deactivate(*, employee: Employee, at: datetime, actor: Actor = None
     employee.is_active = False
     employee.deactivated_at = at
     _save(employee, actor)
-    _changed(at)
+    _changed(at, f"Employee {employee.email} deactivated")
     return employee
 
 
@@ -139,7 +148,7 @@ def employee_reactivate(*, employee: Employee, at: datetime, actor: Actor = None
     employee.is_active = True
     employee.deactivated_at = None
     _save(employee, actor)
-    _changed(at)
+    _changed(at, f"Employee {employee.email} reactivated")
     return employee
 
 
@@ -181,6 +190,7 @@ def client_mrr_change(
         _save(client, actor)
     mrr = ClientMRR(client=client, effective_at=at, amount=amount, currency=currency)
     _save(mrr, actor)
+    mark_stale(since=program_day(at), what=f"MRR of {client.hub_id} set", counted=False)
     return mrr
 
 
@@ -203,7 +213,7 @@ def _open(model: type[Assignment] | type[Seat], employee: Employee, client: Clie
         raise ValidationError(f"{employee.email} already {what} {client.hub_id}.")
     row = model(employee=employee, client=client, start=at)
     _save(row, actor)
-    _changed(at)
+    _changed(at, f"{employee.email} {what} {client.hub_id}")
     return row
 
 
@@ -217,7 +227,7 @@ def _close(model: type[Assignment] | type[Seat], employee: Employee, client: Cli
     row.end = at
     row.ended_by = actor
     _save(row, actor)
-    _changed(at)
+    _changed(at, f"{employee.email} no longer {what} {client.hub_id}")
     return row
 
 
@@ -283,7 +293,7 @@ def _end_relationship(
         partner=partner, client=client, at=at, reason=reason, note=note, actor=actor
     )
     _save(end, actor)
-    _changed(at)
+    _changed(at, f"{end.get_reason_display()}: partner {partner.key} in {client.hub_id}")
     return ended
 
 

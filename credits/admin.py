@@ -35,7 +35,7 @@ from credits.models import (
     Standing,
     Tier,
 )
-from credits.staleness import mark_all_stale
+from credits.staleness import rule_changed
 from partnercredit.adminlists import BoundedChangeListMixin
 from partnercredit.days import yesterday
 
@@ -58,6 +58,22 @@ class ProgramRulesAdmin(BoundedChangeListMixin, SimpleHistoryAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return is_program_admin(request.user)
 
+    # Every rule change makes the days it is in force on stale (SPEC §3.11).
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        was = form.initial.get("valid_from") if change else None
+        super().save_model(request, obj, form, change)
+        rule_changed(rule=obj, action="changed" if change else "added", was_valid_from=was)
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        super().delete_model(request, obj)
+        rule_changed(rule=obj, action="deleted")
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        rules = list(queryset)
+        super().delete_queryset(request, queryset)
+        for rule in rules:
+            rule_changed(rule=rule, action="deleted")
+
 
 @admin.register(ProgramSettings)
 class ProgramSettingsAdmin(ProgramRulesAdmin):
@@ -69,34 +85,12 @@ class ProgramSettingsAdmin(ProgramRulesAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False  # the single row of program-wide numbers
 
-    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if "grace_days" in form.changed_data:  # relationship starts depend on it
-            mark_all_stale()
-
 
 @admin.register(QualifyingAction)
 class QualifyingActionAdmin(ProgramRulesAdmin):
     list_display = ["tool", "action"]
     list_filter = ["tool", "action"]
     search_fields = ["tool", "action"]
-
-    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        _catalogue_changed()
-
-    def delete_model(self, request: HttpRequest, obj: Model) -> None:
-        super().delete_model(request, obj)
-        _catalogue_changed()
-
-    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        super().delete_queryset(request, queryset)
-        _catalogue_changed()
-
-
-def _catalogue_changed() -> None:
-    """The catalogue is not effective-dated: every day's counted activities may change."""
-    mark_all_stale()
 
 
 @admin.register(CurrencyUnit)

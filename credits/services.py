@@ -41,11 +41,13 @@ def activity_record(
         client=client,
         at=at,
         day=program_day(at),
-        tool=tool,
-        action=action,
+        tool=tool.strip().lower(),  # compared case-insensitively (SPEC §2)
+        action=action.strip().lower(),
         ref=ref,
     )
-    mark_stale(since=activity.day)
+    mark_stale(
+        since=activity.day, what=f"Activity {activity.tool}/{activity.action} in {client.hub_id}"
+    )
     return activity
 
 
@@ -71,4 +73,5 @@ def deal_record(
     )
     deal.full_clean()
     deal.save()
+    mark_stale(since=closed_on, what=f"Deal closed in {client.hub_id}", counted=False)
     return deal

@@ -4,6 +4,7 @@ Three personas: program staff, the partner admin of partner A, and an outsider: 
 admin of partner B.
 """
 
+from datetime import date
 from importlib import import_module
 
 import pytest
@@ -95,3 +96,13 @@ def access_manager(partner_a) -> User:  # noqa: ANN001
 
 
 __all__ = ["at"]
+
+
+@pytest.fixture
+def program_today(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    """Set the program's today, for stories about days after the real one."""
+
+    def move(day: date) -> None:
+        monkeypatch.setattr("partnercredit.days.today", lambda: day)
+
+    return move

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from accounts import services as access
-from credits.engine import credit_lines_published, recompute_day
-from credits.models import ProgramSettings
+from credits.engine import recompute_day
+from credits.models import CreditLine, ProgramSettings
 from credits.services import activity_record
 from credits.staleness import mark_stale
 from tests.builders import at, give_access, make_client, make_employee, make_partner
@@ -127,7 +127,7 @@ class EngineMatchesReference(TestCase):
         return {
             (x.partner.key, x.client.hub_id, x.share, x.points, x.relationship_started,
              x.last_qualifying_activity, x.credit_until)
-            for x in credit_lines_published(day).select_related("partner", "client")
+            for x in CreditLine.objects.published(day).select_related("partner", "client")
         }  # fmt: skip
 
     def expected_on(self, events: list, day: date) -> set:

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from accounts import services as access
-from credits.engine import credit_lines_published, recompute_day, standings_published
-from credits.models import CurrencyUnit, PointsRate, QualifyingAction, Tier
+from credits.engine import recompute_day
+from credits.models import CreditLine, CurrencyUnit, PointsRate, QualifyingAction, Standing, Tier
 from tests.builders import act, at, deal, give_access, make_client, make_employee, make_partner
 
 pytestmark = pytest.mark.django_db
@@ -18,11 +18,11 @@ D = date.fromisoformat
 
 def lines(day: str) -> dict[tuple[str, str], object]:
     recompute_day(day=D(day))
-    return {(c.partner.key, c.client.hub_id): c for c in credit_lines_published(D(day)).select_related("partner", "client")}  # fmt: skip
+    return {(c.partner.key, c.client.hub_id): c for c in CreditLine.objects.published(D(day)).select_related("partner", "client")}  # fmt: skip
 
 
 def standing(day: str, key: str):  # noqa: ANN201
-    return standings_published(D(day)).get(partner__key=key)
+    return Standing.objects.published(D(day)).get(partner__key=key)
 
 
 @pytest.fixture
@@ -247,7 +247,10 @@ def test_managed_points_per_unit_is_effective_dated(world) -> None:
     assert lines("2026-03-02")[("100", "500")].points == Decimal("15.00")
 
 
-def test_sold_credit_counts_for_twelve_months_from_close_and_is_not_split(world) -> None:
+def test_sold_credit_counts_for_twelve_months_from_close_and_is_not_split(
+    world, program_today
+) -> None:
+    program_today(D("2027-02-01"))
     p, e, c = world
     deal(p, c, "2026-01-15", "1000.00", "sourced")
     deal(p, c, "2026-01-15", "1000.00", "assisted")
@@ -345,14 +348,14 @@ def test_partners_appear_in_standings_only_between_joining_and_leaving(world) ->
     p, e, c = world
     make_partner("200", joined="2026-03-05")
     recompute_day(day=D("2026-03-04"))
-    assert set(standings_published(D("2026-03-04")).values_list("partner__key", flat=True)) == {
-        "100"
-    }
+    assert set(
+        Standing.objects.published(D("2026-03-04")).values_list("partner__key", flat=True)
+    ) == {"100"}
     access.partner_leave(partner=p, at=at("2026-03-06T12:00"))
     recompute_day(day=D("2026-03-06"))
-    assert set(standings_published(D("2026-03-06")).values_list("partner__key", flat=True)) == {
-        "200"
-    }
+    assert set(
+        Standing.objects.published(D("2026-03-06")).values_list("partner__key", flat=True)
+    ) == {"200"}
 
 
 def test_currency_unit_defaults_match_the_spec() -> None:

@@ -21,14 +21,12 @@ from accounts.models import ClientAccount, Employee
 from credits import engine, tasks
 from credits.engine import (
     RecomputeBusy,
-    credit_lines_published,
     recompute_day,
     recompute_enqueue,
     run_claim,
     runs_requeue,
-    standings_published,
 )
-from credits.models import CreditLine, DayResult, RecomputeChunk, RecomputeRun
+from credits.models import CreditLine, DayResult, RecomputeChunk, RecomputeRun, Standing
 from partnercredit.celery import app as celery_app
 from tests.builders import act, give_access, make_client, make_employee
 from tests.test_foundation import redis_url, require_redis
@@ -54,10 +52,10 @@ def published(day: date = DAY) -> dict:
     """Everything a report shows for `day`."""
     result = DayResult.objects.filter(day=day).values_list("run_id", "computed_at").first()
     lines = sorted(
-        credit_lines_published(day).values_list("partner_id", "client_id", "share", "points")
+        CreditLine.objects.published(day).values_list("partner_id", "client_id", "share", "points")
     )
     standings = sorted(
-        standings_published(day).values_list("partner_id", "total_points", "managed_clients")
+        Standing.objects.published(day).values_list("partner_id", "total_points", "managed_clients")
     )
     return {"result": result, "lines": lines, "standings": standings}
 

@@ -18,8 +18,8 @@ from accounts.models import (
     RelationshipEnd,
     Seat,
 )  # fmt: skip
-from credits.engine import credit_lines_published, recompute_day
-from credits.models import Activity, Deal, EngineState
+from credits.engine import recompute_day
+from credits.models import Activity, CreditLine, Deal, EngineState
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def test_the_seeded_program_is_valid_for_the_engine() -> None:
     seed(end_date="2026-05-10")
     run = recompute_day(day=date(2026, 5, 10))
     assert run.status == "succeeded"
-    assert credit_lines_published(date(2026, 5, 10)).exists()
+    assert CreditLine.objects.published(date(2026, 5, 10)).exists()
 
 
 def test_the_same_seed_gives_the_same_program() -> None:
