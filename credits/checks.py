@@ -32,6 +32,13 @@ class Step(NamedTuple):
     label: str
     ok: bool
     detail: str
+    source: str = (
+        "live"  # "live": checked now from the stored history; "published": the day's result
+    )
+
+
+IMMEDIATE_END = "Relationship not ended immediately since"
+PARTNER_IN_PROGRAM = "Partner is in the program"
 
 
 @dataclass
@@ -55,6 +62,52 @@ class CreditCheck:
     def first_failing_step(self) -> Step | None:
         index = self.first_failing_index
         return None if index is None else self.steps[index]
+
+    @property
+    def live_steps(self) -> list[Step]:
+        return [s for s in self.steps if s.source == "live"]
+
+    @property
+    def published_step(self) -> Step | None:
+        return next((s for s in self.steps if s.source == "published"), None)
+
+    @property
+    def cause(self) -> Step | None:
+        """The real reason credit stops: the partner leaving or an immediate end is the cause
+        (the missing employees or seats after it are its consequence), else the first missing
+        live step."""
+        failing = [s for s in self.live_steps if not s.ok]
+        for label in (PARTNER_IN_PROGRAM, IMMEDIATE_END):
+            step = next((s for s in failing if s.label == label), None)
+            if step is not None:
+                return step
+        return failing[0] if failing else None
+
+    @property
+    def verdict(self) -> tuple[str, str]:
+        """(success | warning | error, the one headline of the page); the page adds the one
+        credit-until day after a headline that is not an error."""
+        cause = self.cause
+        if self.earning and cause is None:
+            return "success", "Earning managed credit."
+        if cause is not None and cause.label in (PARTNER_IN_PROGRAM, IMMEDIATE_END):
+            stale = " The published result predates it." if self.earning else ""
+            return "error", f"Not earning managed credit: {cause.detail}{stale}"
+        if self.earning:
+            return (
+                "warning",
+                f"Earning managed credit, but {cause.label[0].lower()}{cause.label[1:]}: no — "
+                f"{cause.detail}",
+            )
+        if cause is not None:
+            return "error", f"Not earning managed credit: {cause.detail}"
+        published = self.published_step
+        detail = published.detail if published is not None else ""
+        return (
+            "error",
+            f"Not earning managed credit in the published result: {detail} The live checks "
+            "pass, so the day's result is out of date: it will earn once recomputed.",
+        )
 
 
 @dataclass
@@ -165,7 +218,7 @@ def _first_end_after(
 
 
 def _partner_step(partner: Partner, end_of_day: datetime) -> Step:
-    label = "Partner is in the program"
+    label = PARTNER_IN_PROGRAM
     if partner.joined_at >= end_of_day:
         return Step(label, False, f"{partner.key} joined on {program_day(partner.joined_at)}.")
     if partner.left_at is not None and partner.left_at < end_of_day:
@@ -197,7 +250,7 @@ def _activity_steps(
                     False,
                     f"No qualifying activity that met the steps between {first_day} and {day}.",
                 ),
-                Step("Relationship not ended immediately since", True, "Nothing to end."),
+                Step(IMMEDIATE_END, True, "Nothing to end."),
             ],
             None,
             None,
@@ -210,17 +263,16 @@ def _activity_steps(
         Step(
             "Counted qualifying activity within the grace period",
             True,
-            f"Last counted activity on {last_day} by {names.get(employee_id, '?')}; "
-            f"credit runs until {credit_until} without new activity.",
+            f"Last counted activity on {last_day} by {names.get(employee_id, '?')}.",
         )
     ]
     ended = _first_end_after(ends, partner, at)
     if ended is None:
-        steps.append(Step("Relationship not ended immediately since", True, "No immediate end."))
+        steps.append(Step(IMMEDIATE_END, True, "No immediate end."))
     else:
         steps.append(
             Step(
-                "Relationship not ended immediately since",
+                IMMEDIATE_END,
                 False,
                 f"{ended.get_reason_display()} on {program_day(ended.at)}.",
             )
@@ -371,16 +423,19 @@ def credit_check(*, partner: Partner, client: ClientAccount, day: date) -> Credi
     published = line is not False
     if published and line is not None:
         open_on_day, credit_until = True, line.credit_until
-        detail = f"Published result: credit until {line.credit_until}, share {line.share}."
+        points = "no points (no rate)" if line.points is None else f"{line.points} points"
+        detail = (
+            f"Published result of {day}: open, share {line.currency} {line.share} of "
+            f"{line.mrr} among {line.partners_sharing}, {points}."
+        )
     elif published:
         open_on_day = False
         detail = f"The published result of {day} has no credit line for this relationship."
     else:
         open_on_day = derived_open
         detail = f"{day} has not been computed; derived from the history."
-        if open_on_day:
-            detail += f" Credit until {credit_until}."
-    steps.append(Step("Relationship open on the day", open_on_day, detail))
+    source = "published" if published else "live"
+    steps.append(Step("Relationship open on the day", open_on_day, detail, source))
     last_employee = next((e for e in employees if e.pk == last_employee_id), None)
     return CreditCheck(
         day=day,

@@ -259,23 +259,46 @@ def client_page(request: HttpRequest, hub_id: str) -> HttpResponse:
     )
 
 
+def _why_subject(
+    request: HttpRequest, form: WhyForm
+) -> tuple[str, Partner | None, ClientAccount | None, Employee | None]:
+    """The partner, client and employee the form names. A key, hub id or e-mail that does not
+    exist, or that this user may not see, is a form error with the same words either way."""
+    own = partner_of(request.user)
+    key = (cleaned(form, "partner", "") or (own.key if own else "")).strip()
+    hub_id = (cleaned(form, "client", "") or "").strip()
+    email = (cleaned(form, "employee", "") or "").strip().lower()
+    partner = Partner.objects.filter(key=key).first() if key else None
+    if key and (partner is None or not can_see_partner(request.user, partner)):
+        form.add_error("partner", f"No partner with key {key} that you can see.")
+        return key, None, None, None
+    client = ClientAccount.objects.filter(hub_id=hub_id).first() if hub_id else None
+    if hub_id and (
+        client is None
+        or (own is not None and not queries.client_linked_to_partner(client=client, partner=own))
+    ):
+        form.add_error("client", f"No client account with hub id {hub_id} that you can see.")
+        client = None
+    employee = None
+    if email and partner is not None:
+        employee = (
+            Employee.objects.select_related("partner")
+            .filter(partner=partner, email__iexact=email)
+            .first()
+        )
+        if employee is None:
+            form.add_error("employee", f"{partner.key} has no employee {email}.")
+    return key, partner, client, employee
+
+
 @report_view
 def why(request: HttpRequest) -> HttpResponse:
     day = _day(request, fallback=yesterday())
     form = WhyForm(request.GET)
-    own = partner_of(request.user)
-    key = cleaned(form, "partner", "") or (own.key if own else "")
-    partner = _visible_partner(request, key) if key else None
-    hub_id = cleaned(form, "client", "")
-    client = _visible_client(request, hub_id) if hub_id and partner else None
-    email = (cleaned(form, "employee", "") or "").strip().lower()
-    employee = None
-    if email and partner:
-        employee = get_object_or_404(
-            Employee.objects.select_related("partner"), partner=partner, email=email
-        )
+    form.is_valid()
+    key, partner, client, employee = _why_subject(request, form)
     check = None
-    if client is not None:
+    if client is not None and partner is not None and not form.errors:
         if employee is not None:
             check = employee_credit_check(employee=employee, client=client, day=day.day)
         else:

@@ -127,16 +127,49 @@ def test_outsider_standings_do_not_include_partner_a(world, outsider) -> None:  
     [
         (PARTNER_A, {}),
         (reverse("reports:client", args=["5002"]), {}),
-        (WHY, {"partner": "1001", "client": "5001"}),
-        (WHY, {"partner": "1001", "client": "5002", "employee": "erin@alpha.example"}),
     ],
 )
 def test_outsider_cannot_see_partner_a_pages(world, outsider, url: str, params: dict) -> None:  # noqa: ANN001
     assert _get(outsider, url, **params).status_code == 404
 
 
-def test_outsider_cannot_ask_why_for_a_client_of_partner_a_only(world, outsider) -> None:  # noqa: ANN001
-    assert _get(outsider, WHY, partner="2002", client="5002").status_code == 404
+def _why_answer(user: User, **params: str) -> str:
+    """The why page's answer without the echoed form values."""
+    html = _html(user, WHY, **params)
+    assert 'id="checklist"' not in html
+    return html.split('id="why-errors"')[1].split("</ul>")[0]
+
+
+@pytest.mark.parametrize(
+    "params,made_up",
+    [
+        ({"partner": "1001", "client": "5001"}, {"partner": "1999", "client": "5001"}),
+        (
+            {"partner": "1001", "client": "5002", "employee": "erin@alpha.example"},
+            {"partner": "1999", "client": "5002", "employee": "erin@alpha.example"},
+        ),
+        ({"partner": "2002", "client": "5002"}, {"partner": "2002", "client": "5999"}),
+    ],
+)
+def test_outsider_asking_why_about_partner_a_gets_the_answer_of_a_made_up_key(
+    world, outsider, params: dict, made_up: dict
+) -> None:  # noqa: ANN001
+    answer = _why_answer(outsider, **params)
+    assert "Alpha" not in answer and "erin" not in answer
+    assert answer.replace("1001", "X").replace("5002", "X") == _why_answer(
+        outsider, **made_up
+    ).replace("1999", "X").replace("5999", "X")
+
+
+def test_a_mistyped_key_on_the_why_form_is_a_form_error_not_a_404(world, staff) -> None:  # noqa: ANN001
+    response = _get(staff, WHY, partner="10O1", client="5001")
+    assert response.status_code == 200
+    assert "No partner with key 10O1" in response.content.decode()
+    response = _get(staff, WHY, partner="1001", client="50O1")
+    assert response.status_code == 200
+    assert "No client account with hub id 50O1" in response.content.decode()
+    response = _get(staff, WHY, partner="1001", client="5001", employee="eirn@alpha.example")
+    assert "1001 has no employee eirn@alpha.example" in response.content.decode()
 
 
 @pytest.mark.parametrize("name", ["reports:standings_csv", "reports:standings_xlsx"])
