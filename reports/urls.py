@@ -29,4 +29,5 @@ urlpatterns = [
     path("partners/<key:key>/", views.partner_page, name="partner"),
     path("clients/<key:hub_id>/", views.client_page, name="client"),
     path("why/", views.why, name="why"),
+    path("recompute/", views.recompute_now, name="recompute"),
 ]

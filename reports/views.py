@@ -6,30 +6,35 @@ partner, gets 404 — the same answer as for a key that does not exist.
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import wraps
 
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from accounts.models import ClientAccount, Employee, Partner
-from accounts.permissions import can_see_partner, is_program_staff, partner_of
+from accounts.permissions import can_see_partner, is_program_admin, is_program_staff, partner_of
 from credits.checks import (
     activity_verdicts,
     credit_check,
     employee_credit_check,
     employee_credit_checks,
 )
+from credits.engine import recompute_enqueue
 from credits.models import DayResult
 from credits.models.results import day_result
 from credits.projection import deals_counting
+from credits.staleness import Freshness, day_freshness
 from credits.standings import tiers_in_force
 from partnercredit.days import yesterday
 from reports import charts, exports, home, queries
@@ -53,22 +58,38 @@ def report_view(view: View) -> View:
 
 @dataclass
 class Day:
-    """The day a page shows and its published result (None: never computed)."""
+    """The day a page shows, its published result (None: never computed), whether a later
+    change made it stale, and the run warnings about the lines this page shows."""
 
     day: date | None
     result: DayResult | None
     latest: date | None
+    freshness: Freshness | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def run_id(self) -> int | None:
         return self.result.run_id if self.result else None
 
 
-def _day(request: HttpRequest, *, fallback: date | None = None) -> Day:
-    latest = queries.latest_computed_day()
+def _day(
+    request: HttpRequest,
+    *,
+    fallback: date | None = None,
+    partner: Partner | None = None,
+    client: ClientAccount | None = None,
+) -> Day:
+    """The `?date=` day, else the latest published ended day; with its freshness and the
+    missing-rate warnings of the lines in scope (the user's own partner's at most)."""
+    latest = DayResult.objects.latest_day()
     day = as_date(DayForm(request.GET)) or latest or fallback
     result = day_result(day) if day else None
-    return Day(day, result, latest)
+    shown = Day(day, result, latest)
+    if result is not None:
+        shown.freshness = day_freshness(day)
+        scope = partner_of(request.user) or partner
+        shown.warnings = queries.missing_rate_warnings(run=result.run, partner=scope, client=client)
+    return shown
 
 
 def _render(
@@ -82,6 +103,7 @@ def _render(
             "title": title,
             "day": day,
             "is_staff_view": is_program_staff(request.user),
+            "may_recompute": is_program_admin(request.user),
             "own_partner": partner_of(request.user),
             **context,
         },
@@ -140,7 +162,7 @@ def home_page(request: HttpRequest) -> HttpResponse:
 def projection_page(request: HttpRequest, key: str) -> HttpResponse:
     """The partner's 90-day projection with the what-if, as a chart and a table."""
     partner = _visible_partner(request, key)
-    day = _day(request)
+    day = _day(request, partner=partner)
     context: dict[str, object] = {"partner": partner}
     if day.result is not None:
         without = [h for h in request.GET.getlist("without") if h][:50]
@@ -204,7 +226,7 @@ def standings_export(request: HttpRequest, fmt: str) -> HttpResponse:
 @report_view
 def partner_page(request: HttpRequest, key: str) -> HttpResponse:
     partner = _visible_partner(request, key)
-    day = _day(request)
+    day = _day(request, partner=partner)
     context: dict[str, object] = {"partner": partner}
     if day.result is not None:
         rows = list(queries.standing_rows(day=day.day, run_id=day.run_id, partner=partner))
@@ -233,7 +255,7 @@ def partner_page(request: HttpRequest, key: str) -> HttpResponse:
 @report_view
 def client_page(request: HttpRequest, hub_id: str) -> HttpResponse:
     client = _visible_client(request, hub_id)
-    day = _day(request, fallback=yesterday())
+    day = _day(request, fallback=yesterday(), client=client)
     own = partner_of(request.user)
     employees = queries.employees_with_access(client=client, day=day.day, partner=own)
     checks = employee_credit_checks(employees=employees, client=client, day=day.day)
@@ -291,12 +313,15 @@ def _why_subject(
     return key, partner, client, employee
 
 
+_NO_CLIENT = ClientAccount(pk=0)  # the why page with no client shows no line's warning
+
+
 @report_view
 def why(request: HttpRequest) -> HttpResponse:
-    day = _day(request, fallback=yesterday())
     form = WhyForm(request.GET)
     form.is_valid()
     key, partner, client, employee = _why_subject(request, form)
+    day = _day(request, fallback=yesterday(), partner=partner, client=client or _NO_CLIENT)
     check = None
     if client is not None and partner is not None and not form.errors:
         if employee is not None:
@@ -315,3 +340,25 @@ def why(request: HttpRequest) -> HttpResponse:
         check=check,
         partner_key=key,
     )
+
+
+@report_view
+@require_POST
+def recompute_now(request: HttpRequest) -> HttpResponse:
+    """Program admins: queue the recompute of a stale day shown on a report, then go back."""
+    if not is_program_admin(request.user):
+        raise PermissionDenied("Only program admins recompute days.")
+    day = as_date(DayForm(request.POST))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("reports:home")
+    if day is None:
+        messages.error(request, "No day to recompute.")
+        return redirect(back)
+    try:
+        run = recompute_enqueue(day=day, requested_by=request.user)
+    except ValueError as exc:  # a day that has not ended
+        messages.error(request, str(exc))
+        return redirect(back)
+    messages.success(request, f"Recompute of {day} queued (run {run.pk}); reload in a moment.")
+    return redirect(back)

@@ -200,7 +200,35 @@ def test_every_page_says_which_day_it_shows_when_it_was_computed_and_its_warning
     ]:
         html = _html(staff, url, **params)
         assert "Showing <strong>2026-03-31</strong>, computed 2026-04-01 02:30" in html, url
-        assert "No currency rate for XYZ on 2026-03-31." in html, url
+    assert "No currency rate for XYZ on 2026-03-31." in _html(staff, STANDINGS)
+
+
+def test_a_missing_rate_warning_is_shown_only_with_an_affected_line_of_ones_own(
+    world,
+    staff,
+    partner_admin,
+    outsider,  # noqa: ANN001
+) -> None:
+    run = DayResult.objects.get(day=DAY).run
+    secret = make_client("6001")
+    line(run, Partner.objects.get(key="2002"), secret, None)
+    line(run, Partner.objects.get(key="2002"), world["shared"], None)
+    warning = "No units-per-point rate for USD on 2026-03-31"
+    partner_b = reverse("reports:partner", args=["2002"])
+    assert warning not in _html(staff, PARTNER_A)
+    assert warning in _html(staff, partner_b) and "6001" in _html(staff, partner_b)
+    for url, params in [
+        (PARTNER_A, {}),
+        (STANDINGS, {}),
+        (CLIENT_SHARED, {}),
+        (WHY, {"partner": "1001", "client": "5001"}),
+        (reverse("reports:home"), {}),
+    ]:
+        html = _html(partner_admin, url, **params)
+        assert warning not in html and "XYZ" not in html and "6001" not in html, url
+    html = _html(outsider, reverse("reports:home"))
+    assert warning in html and "client 5001, 6001" in html
+    assert warning in _html(outsider, CLIENT_SHARED)
 
 
 def test_a_day_never_computed_says_so_instead_of_showing_zeros(world, staff) -> None:  # noqa: ANN001
@@ -350,7 +378,7 @@ def test_partner_page_shows_new_and_lost_points_with_their_clients(world, staff)
     section = html[html.index('id="points-changes"') :]
     assert "new <strong>+10.00</strong>, lost <strong>−7.00</strong>" in html
     assert "Client 5002" in section and "Client 5003" in section
-    assert "-5.00" in section  # 5001: 10 → 5 once shared
+    assert "−5.00" in section  # 5001: 10 → 5 once shared
 
 
 def test_partner_page_says_a_range_day_was_never_computed(world, staff) -> None:  # noqa: ANN001
@@ -453,12 +481,13 @@ def _grow(world: dict, size: int) -> None:
 @pytest.mark.parametrize(
     "url,params,limit",
     [
-        (STANDINGS, {}, 13),
-        (STANDINGS, {"sort": "-total", "tier": "Gold"}, 13),
-        (reverse("reports:standings_csv"), {}, 9),
-        (PARTNER_A, {}, 23),  # + the deals behind the sold points
-        (CLIENT_SHARED, {}, 24),  # + the latest activities and their verdicts
-        (WHY, {"partner": "1001", "client": "5001"}, 19),
+        # + 2 everywhere: the day's freshness (and the scoped missing-rate warnings)
+        (STANDINGS, {}, 15),
+        (STANDINGS, {"sort": "-total", "tier": "Gold"}, 15),
+        (reverse("reports:standings_csv"), {}, 10),
+        (PARTNER_A, {}, 26),  # + the deals behind the sold points
+        (CLIENT_SHARED, {}, 27),  # + the latest activities and their verdicts
+        (WHY, {"partner": "1001", "client": "5001"}, 22),
     ],
 )
 def test_the_number_of_queries_does_not_grow_with_the_rows(
@@ -490,3 +519,23 @@ def test_pages_read_a_day_computed_by_the_engine(partner_a, staff) -> None:  # n
     assert "Client 7001" in html and "erin@alpha.example" in html
     assert "10.00" in html  # USD 1,000 with one partner: 10 points
     assert "Earning managed credit" in _html(staff, WHY, partner="1001", client="7001")
+
+
+def test_no_minus_zero_anywhere(world, staff) -> None:  # noqa: ANN001
+    """A lost line of 0.00 points and a zero change read 0.00, never −0.00."""
+    earlier = DayResult.objects.get(day=EARLIER).run
+    CreditLine.objects.filter(run=earlier).update(points=0)
+    Standing.objects.filter(run=earlier, partner__key="1001").update(total_points=Decimal("115"))
+    html = _html(staff, PARTNER_A, **{"from": "2026-03-01", "to": "2026-03-31"})
+    assert "lost <strong>0.00</strong>" in html
+    assert "−0.00" not in html and "-0.00" not in html
+    html = _html(staff, STANDINGS)
+    assert "−0.00" not in html and "-0.00" not in html
+
+
+def test_signed_numbers_use_a_real_minus_and_no_negative_zero() -> None:
+    from reports.templatetags.report_format import amount, loss, signed
+
+    assert signed(Decimal("-0.00")) == "0.00" and amount(Decimal("-0.00")) == "0.00"
+    assert signed(Decimal("1.5")) == "+1.50" and signed(Decimal("-2")) == "−2.00"
+    assert loss(Decimal("0")) == "0.00" and loss(Decimal("7")) == "−7.00"
