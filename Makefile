@@ -26,6 +26,8 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py seed_demo
+	@# The e-mails due today (the demo partner admins' weekly digest), printed by the console backend.
+	$(PY) manage.py send_notifications
 	@bash -c 'trap "kill 0" EXIT; \
 		$(CELERY) -A partnercredit worker --beat --loglevel=info --concurrency=2 & \
 		$(PY) manage.py runserver $(HOST)'

@@ -246,3 +246,44 @@ class RelationshipEnd(models.Model):
     def __str__(self) -> str:
         target = self.client.hub_id if self.client_id else "all clients"
         return f"{self.partner.key} / {target}: {self.get_reason_display()} on {self.at:%Y-%m-%d}"
+
+
+class AccessRequest(models.Model):
+    """A partner asks program staff for access to a client it has no access to yet (SPEC §1).
+
+    `hub_id` is what the partner typed; whether such a client exists is only shown to staff.
+    An approved request lets the partner's admins add assignments and seats in the client.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REFUSED = "refused", "Refused"
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="access_requests")
+    hub_id = models.CharField("hub id", max_length=32)
+    note = models.TextField(blank=True, help_text="Why the partner needs access.")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-requested_at"]
+        indexes = [models.Index(fields=["partner", "status", "hub_id"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "hub_id"],
+                condition=Q(status="pending"),
+                name="one_pending_access_request",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner.key} asks for {self.hub_id} ({self.get_status_display()})"

@@ -5,15 +5,18 @@ so that history can be replayed, and the acting user for the audit trail. Access
 effective-dated: ending an assignment or seat sets its `end`, nothing is deleted.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.contrib.auth.models import AbstractBaseUser, User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Model, Q, QuerySet
 
 from accounts.models import (
+    AccessRequest,
     Assignment,
     ClientAccount,
     ClientMRR,
@@ -24,6 +27,8 @@ from accounts.models import (
     RelationshipEnd,
     Seat,
 )
+from accounts.permissions import PROGRAM_ADMINS, is_program_staff, partner_of
+from accounts.selectors import partner_may_act_in_client
 from credits.staleness import mark_stale
 from partnercredit.days import program_day
 from partnercredit.validators import validate_amount, validate_key
@@ -205,10 +210,47 @@ def _overlapping(
     )
 
 
-def _open(model: type[Assignment] | type[Seat], employee: Employee, client: ClientAccount,
-          at: datetime, actor: Actor, what: str) -> Assignment | Seat:  # fmt: skip
-    if employee.partner.left_at is not None:
-        raise ValidationError(f"Partner {employee.partner.key} has left the program.")
+def _lock_partner(partner_id: int) -> Partner:
+    """Serialise every access change of one partner (row lock until the transaction ends).
+
+    Opening, closing and ending access read the partner's rows and then write: without the
+    lock two concurrent changes both pass the check (a double close, a lost end, two "last
+    seat removed" ends or none). A partner's access changes are rare; the lock is cheap.
+    """
+    return Partner.objects.select_for_update().get(pk=partner_id)
+
+
+def _require_client_access(employee: Employee, client: ClientAccount, actor: Actor) -> None:
+    """A partner's user acts only for their own partner, in clients it may act in (SPEC §1)."""
+    if actor is None or is_program_staff(actor):
+        return
+    own = partner_of(actor)
+    if own is None or own.pk != employee.partner_id:
+        raise PermissionDenied("You may change only your own partner's access.")
+    if not partner_may_act_in_client(partner=own, client=client):
+        raise ValidationError(no_access_message(client.hub_id))
+
+
+def no_access_message(hub_id: str) -> str:
+    """The one answer for a client that does not exist and one the partner may not act in."""
+    return (
+        f"Your partner has no access to client account {hub_id}. "
+        "Ask program staff for it under Access requests."
+    )
+
+
+def _open(
+    model: type[Assignment] | type[Seat],
+    employee: Employee,
+    client: ClientAccount,
+    at: datetime,
+    actor: Actor,
+    what: str,
+) -> Assignment | Seat:
+    partner = _lock_partner(employee.partner_id)
+    if partner.left_at is not None:
+        raise ValidationError(f"Partner {partner.key} has left the program.")
+    _require_client_access(employee, client, actor)
     if _overlapping(model, employee, client, at):
         raise ValidationError(f"{employee.email} already {what} {client.hub_id}.")
     row = model(employee=employee, client=client, start=at)
@@ -217,8 +259,15 @@ def _open(model: type[Assignment] | type[Seat], employee: Employee, client: Clie
     return row
 
 
-def _close(model: type[Assignment] | type[Seat], employee: Employee, client: ClientAccount,
-           at: datetime, actor: Actor, what: str) -> Assignment | Seat:  # fmt: skip
+def _close(
+    model: type[Assignment] | type[Seat],
+    employee: Employee,
+    client: ClientAccount,
+    at: datetime,
+    actor: Actor,
+    what: str,
+) -> Assignment | Seat:
+    _lock_partner(employee.partner_id)
     row = model.objects.filter(employee=employee, client=client, end__isnull=True).first()
     if row is None:
         raise ValidationError(f"{employee.email} is not {what} {client.hub_id}.")
@@ -232,29 +281,33 @@ def _close(model: type[Assignment] | type[Seat], employee: Employee, client: Cli
 
 
 @transaction.atomic
-def client_assign(*, employee: Employee, client: ClientAccount, at: datetime,
-                  actor: Actor = None) -> Assignment:  # fmt: skip
+def client_assign(
+    *, employee: Employee, client: ClientAccount, at: datetime, actor: Actor = None
+) -> Assignment:
     """Step 2: assign the client to the employee in the partner account."""
     return _open(Assignment, employee, client, at, actor, "is assigned")
 
 
 @transaction.atomic
-def client_unassign(*, employee: Employee, client: ClientAccount, at: datetime,
-                    actor: Actor = None) -> Assignment:  # fmt: skip
+def client_unassign(
+    *, employee: Employee, client: ClientAccount, at: datetime, actor: Actor = None
+) -> Assignment:
     """Delayed end: the employee's later activities in the client stop counting."""
     return _close(Assignment, employee, client, at, actor, "assigned to")
 
 
 @transaction.atomic
-def seat_add(*, employee: Employee, client: ClientAccount, at: datetime,
-             actor: Actor = None) -> Seat:  # fmt: skip
+def seat_add(
+    *, employee: Employee, client: ClientAccount, at: datetime, actor: Actor = None
+) -> Seat:
     """Step 3: the employee becomes a user in the client's account."""
     return _open(Seat, employee, client, at, actor, "has a seat in")
 
 
 @transaction.atomic
-def seat_remove(*, employee: Employee, client: ClientAccount, at: datetime,
-                actor: Actor = None) -> Seat:  # fmt: skip
+def seat_remove(
+    *, employee: Employee, client: ClientAccount, at: datetime, actor: Actor = None
+) -> Seat:
     """Remove one seat; removing the partner's last seat in the client ends credit at once."""
     seat = _close(Seat, employee, client, at, actor, "seated in")
     if not open_seats(partner=employee.partner, client=client).exists():
@@ -271,18 +324,66 @@ def seat_remove(*, employee: Employee, client: ClientAccount, at: datetime,
     return seat
 
 
-def open_seats(*, partner: Partner, client: ClientAccount):  # noqa: ANN201
+def open_seats(*, partner: Partner, client: ClientAccount) -> QuerySet[Seat]:
     """The partner's seats in the client that have not been removed."""
     return Seat.objects.filter(employee__partner=partner, client=client, end__isnull=True)
 
 
+def open_assignments(*, partner: Partner, client: ClientAccount) -> QuerySet[Assignment]:
+    """The partner's assignments of the client that have not been ended."""
+    return Assignment.objects.filter(employee__partner=partner, client=client, end__isnull=True)
+
+
+def partners_with_access(*, client: ClientAccount) -> QuerySet[Partner]:
+    """The partners with an open assignment or seat in the client: whose relationship can end."""
+    assigned = Assignment.objects.filter(client=client, end__isnull=True)
+    seated = Seat.objects.filter(client=client, end__isnull=True)
+    return Partner.objects.filter(
+        Q(pk__in=assigned.values("employee__partner"))
+        | Q(pk__in=seated.values("employee__partner"))
+    )
+
+
+def last_seat_of(*, seats: Iterable[Seat]) -> list[tuple[Partner, ClientAccount]]:
+    """The (partner, client) pairs whose last open seat is among `seats`: removing them ends credit."""
+    chosen: dict[tuple[int, int], set[int]] = {}
+    pairs: dict[tuple[int, int], tuple[Partner, ClientAccount]] = {}
+    for seat in seats:
+        if seat.end is not None:
+            continue
+        key = (seat.employee.partner_id, seat.client_id)
+        chosen.setdefault(key, set()).add(seat.pk)
+        pairs[key] = (seat.employee.partner, seat.client)
+    return [
+        pairs[key]
+        for key, ids in chosen.items()
+        if not open_seats(partner=pairs[key][0], client=pairs[key][1]).exclude(pk__in=ids).exists()
+    ]
+
+
 def _end_relationship(
-    rows: QuerySet, *, partner: Partner, client: ClientAccount, at: datetime, actor: Actor,
-    reason: str, note: str,
-) -> int:  # fmt: skip
-    """End every open access row in `rows` at `at`, and record the immediate end."""
+    model: type[Assignment] | type[Seat],
+    *,
+    partner: Partner,
+    client: ClientAccount,
+    at: datetime,
+    actor: Actor,
+    reason: str,
+    note: str,
+) -> int:
+    """End every open access row of the partner's in the client at `at`; record the immediate end."""
+    partner = _lock_partner(partner.pk)
+    if actor is not None and not is_program_staff(actor):
+        own = partner_of(actor)
+        if own is None or own.pk != partner.pk:
+            raise PermissionDenied("You may end only your own partner's relationships.")
+    if not partners_with_access(client=client).filter(pk=partner.pk).exists():
+        raise ValidationError(
+            f"{partner.key} has no access to client account {client.hub_id}: nothing to end."
+        )
     ended = 0
-    for row in rows.filter(end__isnull=True).select_related("employee"):
+    rows = model.objects.filter(employee__partner=partner, client=client, end__isnull=True)
+    for row in rows.select_related("employee"):
         if at < row.start:
             raise ValidationError(f"{row.employee.email} cannot lose access before {row.start}.")
         row.end = at
@@ -298,20 +399,106 @@ def _end_relationship(
 
 
 @transaction.atomic
-def client_remove_all_employees(*, partner: Partner, client: ClientAccount, at: datetime,
-                                actor: Actor = None, note: str = "") -> int:  # fmt: skip
+def client_remove_all_employees(
+    *, partner: Partner, client: ClientAccount, at: datetime, actor: Actor = None, note: str = ""
+) -> int:
     """ "Remove all partner employees from this client account": one action, immediate end."""
     return _end_relationship(
-        open_seats(partner=partner, client=client), partner=partner, client=client, at=at,
-        actor=actor, reason=RelationshipEnd.Reason.ALL_EMPLOYEES_REMOVED, note=note,
-    )  # fmt: skip
+        Seat,
+        partner=partner,
+        client=client,
+        at=at,
+        actor=actor,
+        reason=RelationshipEnd.Reason.ALL_EMPLOYEES_REMOVED,
+        note=note,
+    )
 
 
 @transaction.atomic
-def services_end(*, partner: Partner, client: ClientAccount, at: datetime, actor: Actor = None,
-                 note: str = "") -> int:  # fmt: skip
+def services_end(
+    *, partner: Partner, client: ClientAccount, at: datetime, actor: Actor = None, note: str = ""
+) -> int:
     """The partner ends services for the client: unassign it from everyone, end at once."""
     return _end_relationship(
-        Assignment.objects.filter(employee__partner=partner, client=client), partner=partner,
-        client=client, at=at, actor=actor, reason=RelationshipEnd.Reason.SERVICES_ENDED, note=note,
-    )  # fmt: skip
+        Assignment,
+        partner=partner,
+        client=client,
+        at=at,
+        actor=actor,
+        reason=RelationshipEnd.Reason.SERVICES_ENDED,
+        note=note,
+    )
+
+
+# --- access requests (SPEC §1, revision 2) ------------------------------------------------------
+
+ACCESS_REQUEST_ANSWER = (
+    "Your request for access to client account {hub_id} is recorded. Program staff review "
+    "every request; once approved, the client shows in your client list."
+)
+
+
+@transaction.atomic
+def access_request(
+    *, partner: Partner, hub_id: str, at: datetime, actor: Actor = None, note: str = ""
+) -> AccessRequest:
+    """A partner asks for access to a client by hub id.
+
+    Never looks the hub id up: the answer (and the work done) is the same whether or not such
+    a client exists, so a request cannot probe for other partners' clients. Asking again while
+    a request is pending returns that request.
+    """
+    hub_id = validate_key(hub_id.strip(), "Hub id")
+    partner = _lock_partner(partner.pk)
+    if partner.left_at is not None:
+        raise ValidationError(f"Partner {partner.key} has left the program.")
+    pending = AccessRequest.objects.filter(
+        partner=partner, hub_id=hub_id, status=AccessRequest.Status.PENDING
+    ).first()
+    if pending is not None:
+        return pending
+    request = AccessRequest(
+        partner=partner, hub_id=hub_id, note=note, requested_by=actor, requested_at=at
+    )
+    _save(request, actor)
+    transaction.on_commit(lambda: _tell_staff(request))
+    return request
+
+
+def _tell_staff(request: AccessRequest) -> None:
+    """E-mail the program admins that a request waits (the admin queue is the record)."""
+    recipients = list(
+        User.objects.filter(groups__name=PROGRAM_ADMINS, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    if recipients:
+        send_mail(
+            subject=f"partnercredit: {request.partner.key} asks for access to {request.hub_id}",
+            message=f"{request}. Review it in the admin under Access requests.",
+            from_email=None,
+            recipient_list=recipients,
+            fail_silently=True,
+        )
+
+
+@transaction.atomic
+def access_request_decide(
+    *, request: AccessRequest, approve: bool, at: datetime, actor: Actor = None
+) -> AccessRequest:
+    """Program staff approve or refuse a pending request; approving needs the client to exist."""
+    request = AccessRequest.objects.select_for_update().select_related("partner").get(pk=request.pk)
+    if request.status != AccessRequest.Status.PENDING:
+        raise ValidationError(
+            f"The request of {request.partner.key} for {request.hub_id} "
+            f"was already {request.get_status_display().lower()}."
+        )
+    if approve and not ClientAccount.objects.filter(hub_id=request.hub_id).exists():
+        raise ValidationError(
+            f"No client account has hub id {request.hub_id}: add it first, or refuse."
+        )
+    request.status = AccessRequest.Status.APPROVED if approve else AccessRequest.Status.REFUSED
+    request.decided_by = actor
+    request.decided_at = at
+    _save(request, actor)
+    return request

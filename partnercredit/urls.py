@@ -14,5 +14,6 @@ urlpatterns = [
     path("admin/login/", login, name="login"),  # the admin's login, landing on the home page
     path("admin/", admin.site.urls),
     path("reports/", include("reports.urls")),
+    path("notifications/", include("notifications.urls")),
     path("healthz", healthz, name="healthz"),
 ]

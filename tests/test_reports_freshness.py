@@ -18,7 +18,7 @@ D = date(2026, 3, 8)
 
 
 @pytest.fixture
-def world(partner_a):  # noqa: ANN001, ANN201
+def world(partner_a):
     erin = make_employee(partner_a, "erin@alpha.example")
     client = make_client("9001")
     give_access(erin, client)
@@ -47,7 +47,7 @@ PAGES = [
 @pytest.mark.parametrize(("name", "args", "params"), PAGES)
 def test_a_fresh_day_says_when_it_was_computed_and_has_no_banner(
     world, staff, name: str, args: list, params: dict
-) -> None:  # noqa: ANN001
+) -> None:
     html = _browser(staff).get(reverse(name, args=args), params).content.decode()
     computed = DayResult.objects.get(day=D).computed_at
     assert f"Showing <strong>{D}</strong>, computed {computed:%Y-%m-%d %H:%M}" in html
@@ -57,7 +57,7 @@ def test_a_fresh_day_says_when_it_was_computed_and_has_no_banner(
 @pytest.mark.parametrize(("name", "args", "params"), PAGES)
 def test_a_stale_day_says_which_change_and_that_it_is_recomputed_tonight(
     partner_admin, world, name: str, args: list, params: dict
-) -> None:  # noqa: ANN001
+) -> None:
     erin, client = world
     act(erin, client, "2026-03-06T09:00")  # backdated: 03-06 on are stale
     response = _browser(partner_admin).get(reverse(name, args=args), {"date": str(D), **params})
@@ -72,7 +72,7 @@ def test_a_stale_day_says_which_change_and_that_it_is_recomputed_tonight(
 
 def test_program_admins_recompute_a_stale_day_from_its_banner(
     staff, world, django_capture_on_commit_callbacks
-) -> None:  # noqa: ANN001
+) -> None:
     erin, client = world
     act(erin, client, "2026-03-06T09:00")
     page = reverse("reports:partner", args=["1001"]) + f"?date={D}"
@@ -88,19 +88,19 @@ def test_program_admins_recompute_a_stale_day_from_its_banner(
 
 def test_credit_reviewers_and_partner_admins_cannot_recompute(
     world, reviewer, partner_admin
-) -> None:  # noqa: ANN001
+) -> None:
     for user in (reviewer, partner_admin):
         response = _browser(user).post(reverse("reports:recompute"), {"date": str(D)})
         assert response.status_code == 403
 
 
-def test_reports_open_on_the_latest_published_ended_day(world, staff, program_today) -> None:  # noqa: ANN001
+def test_reports_open_on_the_latest_published_ended_day(world, staff, program_today) -> None:
     program_today(D)  # 03-08 is today: published earlier, but not ended
     html = _browser(staff).get(reverse("reports:standings")).content.decode()
     assert "Showing <strong>2026-03-05</strong>" in html
 
 
-def test_the_403_page_is_styled_and_offers_a_way_back(db) -> None:  # noqa: ANN001
+def test_the_403_page_is_styled_and_offers_a_way_back(db) -> None:
     stranger = User.objects.create_user("nobody", "n@example.com", "pw", is_staff=True)
     response = _browser(stranger).get(reverse("reports:home"))
     assert response.status_code == 403

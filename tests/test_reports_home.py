@@ -65,7 +65,7 @@ def _html(user: User, url: str = HOME, **params: str) -> str:
     return response.content.decode()
 
 
-def test_not_earning_groups_clients_by_the_missing_step(world, partner_a) -> None:  # noqa: ANN001
+def test_not_earning_groups_clients_by_the_missing_step(world, partner_a) -> None:
     rows = checks.not_earning(partner=partner_a, day=D)
     assert [(r.client.hub_id, r.missing) for r in rows] == [
         ("5004", checks.NOT_ACTIVE),
@@ -79,7 +79,7 @@ def test_not_earning_groups_clients_by_the_missing_step(world, partner_a) -> Non
 
 def test_the_partner_home_shows_tiers_points_mrr_risk_fixes_and_projection(
     world,
-    partner_admin,  # noqa: ANN001
+    partner_admin,
 ) -> None:
     html = _html(partner_admin, date="2026-03-31")
     assert "performing at" in html
@@ -92,7 +92,7 @@ def test_the_partner_home_shows_tiers_points_mrr_risk_fixes_and_projection(
     assert 'id="projection"' in html and "<svg" in html and 'id="what-if"' in html
 
 
-def test_each_fix_links_to_the_admin_page_that_fixes_it(world, partner_admin) -> None:  # noqa: ANN001
+def test_each_fix_links_to_the_admin_page_that_fixes_it(world, partner_admin) -> None:
     html = _html(partner_admin, date="2026-03-31")
     fixes = html.split('id="not-earning"')[1].split('id="home-projection"')[0]
     dan, fay = world["dan"], world["fay"]
@@ -112,7 +112,7 @@ def test_each_fix_links_to_the_admin_page_that_fixes_it(world, partner_admin) ->
     assert "6001" not in html and "bert@" not in html
 
 
-def test_a_fix_link_prefills_the_seat_form(world, partner_admin) -> None:  # noqa: ANN001
+def test_a_fix_link_prefills_the_seat_form(world, partner_admin) -> None:
     dan = world["dan"]
     html = _html(
         partner_admin,
@@ -123,7 +123,7 @@ def test_a_fix_link_prefills_the_seat_form(world, partner_admin) -> None:  # noq
     assert 'value="5002"' in html
 
 
-def test_the_what_if_removes_the_chosen_client_from_the_projection(world, partner_admin) -> None:  # noqa: ANN001
+def test_the_what_if_removes_the_chosen_client_from_the_projection(world, partner_admin) -> None:
     normal = _html(partner_admin, date="2026-03-31")
     without = _html(partner_admin, date="2026-03-31", without="5007")
     assert "What-if: without 5007" in without and "What-if" not in normal
@@ -132,13 +132,13 @@ def test_the_what_if_removes_the_chosen_client_from_the_projection(world, partne
 
 def test_a_client_access_manager_gets_the_partner_home_of_their_partner(
     world,
-    access_manager,  # noqa: ANN001
+    access_manager,
 ) -> None:
     html = _html(access_manager, date="2026-03-31")
     assert "Not earning — fix these" in html and "6001" not in html
 
 
-def test_the_outsider_home_shows_only_partner_b(world, outsider) -> None:  # noqa: ANN001
+def test_the_outsider_home_shows_only_partner_b(world, outsider) -> None:
     html = _html(outsider, date="2026-03-31")
     assert "6001" not in html or "Beta" in html
     for hub_id in ["5001", "5002", "5003", "5004", "5005", "5006", "5007"]:
@@ -146,7 +146,7 @@ def test_the_outsider_home_shows_only_partner_b(world, outsider) -> None:  # noq
     assert "alpha.example" not in html
 
 
-def test_the_staff_home_shows_tiers_last_run_warnings_and_movers(world, staff) -> None:  # noqa: ANN001
+def test_the_staff_home_shows_tiers_last_run_warnings_and_movers(world, staff) -> None:
     RecomputeRun.objects.filter(day=D).update(
         warnings=["No units-per-point rate for NOK on 2026-03-31."]
     )
@@ -158,14 +158,14 @@ def test_the_staff_home_shows_tiers_last_run_warnings_and_movers(world, staff) -
     assert "Alpha Agency" in movers and "Beta Bureau" in movers
 
 
-def test_the_reports_index_and_the_site_root_lead_home(world, staff) -> None:  # noqa: ANN001
+def test_the_reports_index_and_the_site_root_lead_home(world, staff) -> None:
     browser = Client()
     browser.force_login(staff)
     assert browser.get(reverse("reports:index"))["Location"] == HOME
     assert browser.get("/")["Location"] == HOME
 
 
-def test_login_without_next_lands_on_the_home_page(world, partner_admin) -> None:  # noqa: ANN001
+def test_login_without_next_lands_on_the_home_page(world, partner_admin) -> None:
     partner_admin.set_password("pw")
     partner_admin.save()
     response = Client().post(reverse("admin:login"), {"username": "alice", "password": "pw"})
@@ -178,19 +178,19 @@ def test_login_without_next_lands_on_the_home_page(world, partner_admin) -> None
     assert response["Location"] == "/admin/"
 
 
-def test_home_with_nothing_computed_says_so(partner_admin) -> None:  # noqa: ANN001
+def test_home_with_nothing_computed_says_so(partner_admin) -> None:
     html = _html(partner_admin)
     assert "No day has been computed yet" in html
 
 
-def test_the_partner_page_lists_the_deals_behind_the_sold_number(world, partner_admin) -> None:  # noqa: ANN001
+def test_the_partner_page_lists_the_deals_behind_the_sold_number(world, partner_admin) -> None:
     html = _html(partner_admin, reverse("reports:partner", args=["1001"]), date="2026-03-31")
     deals = html.split('id="deals"')[1].split("</table>")[0]
     assert "2026-01-15" in deals and "Sourced" in deals and "200.00" in deals
     assert "2027-01-14" in deals  # the last day it counts
 
 
-def test_the_client_page_shows_whether_each_activity_counted(world, partner_admin) -> None:  # noqa: ANN001
+def test_the_client_page_shows_whether_each_activity_counted(world, partner_admin) -> None:
     html = _html(partner_admin, reverse("reports:client", args=["5002"]), date="2026-03-31")
     activities = html.split('id="activities"')[1].split("</table>")[0]
     assert "no seat" in activities and "dan@alpha.example" in activities
@@ -198,7 +198,7 @@ def test_the_client_page_shows_whether_each_activity_counted(world, partner_admi
     assert "counted" in html.split('id="activities"')[1].split("</table>")[0]
 
 
-def test_at_risk_days_are_configurable(world, partner_admin, settings) -> None:  # noqa: ANN001
+def test_at_risk_days_are_configurable(world, partner_admin, settings) -> None:
     settings.AT_RISK_DAYS = 60
     at_risk = _html(partner_admin, date="2026-03-31").split('id="at-risk"')[1].split("</table>")[0]
     assert "5007" in at_risk

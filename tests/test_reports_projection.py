@@ -12,8 +12,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import ClientAccount, Partner
-from credits.engine import recompute_day, standings_published
-from credits.models import CurrencyUnit
+from credits.engine import recompute_day
+from credits.models import CurrencyUnit, Standing
 from credits.projection import deals_counting, projection_compute
 from tests.builders import act, deal, give_access, make_client, make_employee, make_partner
 
@@ -55,14 +55,14 @@ def world() -> dict[str, object]:
 
 def _recomputed(day: date, partner: Partner) -> tuple[Decimal, Decimal, Decimal, str, int, int]:
     recompute_day(day=day)
-    s = standings_published(day).get(partner=partner)
+    s = Standing.objects.published(day).get(partner=partner)
     return (
         s.managed_points, s.sold_points, s.total_points, s.tier, s.managed_clients,
         s.qualifying_activities,
     )  # fmt: skip
 
 
-def _projected(row) -> tuple[Decimal, Decimal, Decimal, str, int, int]:  # noqa: ANN001
+def _projected(row) -> tuple[Decimal, Decimal, Decimal, str, int, int]:
     return (
         row.managed_points, row.sold_points, row.total_points, row.tier, row.managed_clients,
         row.activities[30],
@@ -77,7 +77,7 @@ DAYS_AHEAD = [1, 2, 3, 9, 10, 19, 20, 39, 40, 49, 50, 55, 56, 60]
 @pytest.mark.parametrize("who", ["a", "b", "c"])
 def test_each_projected_day_equals_the_recompute_of_that_day_without_later_events(
     world, who: str
-) -> None:  # noqa: ANN001
+) -> None:
     partner = world[who]
     projection = projection_compute(partner_id=partner.pk, day=D, days=60)
     assert [r.day for r in projection.days] == [D + timedelta(days=k) for k in range(1, 61)]
@@ -86,7 +86,7 @@ def test_each_projected_day_equals_the_recompute_of_that_day_without_later_event
         assert _projected(row) == _recomputed(row.day, partner), f"D+{k}"
 
 
-def test_the_projection_names_the_first_tier_drop_and_the_soonest_ends(world) -> None:  # noqa: ANN001
+def test_the_projection_names_the_first_tier_drop_and_the_soonest_ends(world) -> None:
     projection = projection_compute(partner_id=world["a"].pk, day=D)
     assert projection.current.tier == "Platinum"
     assert projection.first_drop.day == date(2026, 4, 10)  # the deal's window ended on 04-09
@@ -96,7 +96,7 @@ def test_the_projection_names_the_first_tier_drop_and_the_soonest_ends(world) ->
     assert ending[1] == ("N", date(2026, 5, 4))
 
 
-def test_what_if_ends_the_partners_relationship_on_d_and_the_others_shares_grow(world) -> None:  # noqa: ANN001
+def test_what_if_ends_the_partners_relationship_on_d_and_the_others_shares_grow(world) -> None:
     a, b, shared = world["a"], world["b"], world["shared"]
     without = projection_compute(partner_id=a.pk, day=D, days=5, without=[shared.pk])
     normal = projection_compute(partner_id=a.pk, day=D, days=5)
@@ -112,7 +112,7 @@ def test_what_if_ends_the_partners_relationship_on_d_and_the_others_shares_grow(
     )
 
 
-def test_deals_behind_the_sold_number_with_the_last_day_each_counts(world) -> None:  # noqa: ANN001
+def test_deals_behind_the_sold_number_with_the_last_day_each_counts(world) -> None:
     deals = deals_counting(partner_id=world["a"].pk, day=D)
     assert [(d.closed_on, d.kind, d.points, d.last_day) for d in deals] == [
         (date(2026, 1, 15), "assisted", Decimal("60.00"), date(2027, 1, 14)),
@@ -137,7 +137,7 @@ def _export(*args: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(out.getvalue())))
 
 
-def test_export_projection_prints_one_row_per_day_ahead(world) -> None:  # noqa: ANN001
+def test_export_projection_prints_one_row_per_day_ahead(world) -> None:
     rows = _export("--date", "2026-03-31", "--partner", "1001", "--days", "12")
     assert list(rows[0]) == [
         "date", "partner", "managed_points", "sold_points", "total_points", "tier",
@@ -161,12 +161,12 @@ def test_export_projection_prints_one_row_per_day_ahead(world) -> None:  # noqa:
         (["--date", "2026-03-31", "--partner", "1001", "--days", "0"], "--days"),
     ],
 )
-def test_export_projection_errors_name_the_problem(world, args, message) -> None:  # noqa: ANN001
+def test_export_projection_errors_name_the_problem(world, args, message) -> None:
     with pytest.raises(CommandError, match=message):
         call_command("export_projection", *args, stdout=io.StringIO())
 
 
-def test_a_client_without_a_relationship_changes_nothing_in_the_what_if(world) -> None:  # noqa: ANN001
+def test_a_client_without_a_relationship_changes_nothing_in_the_what_if(world) -> None:
     other = ClientAccount.objects.get(hub_id="E")
     b = world["b"]
     assert [_projected(r) for r in projection_compute(partner_id=b.pk, day=D, days=3).days] == [

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from notifications import views
+
+app_name = "notifications"
+urlpatterns = [
+    path("settings/", views.preferences, name="preferences"),
+]
