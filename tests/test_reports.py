@@ -553,3 +553,32 @@ def test_signed_numbers_use_a_real_minus_and_no_negative_zero() -> None:
     assert signed(Decimal("-0.00")) == "0.00" and amount(Decimal("-0.00")) == "0.00"
     assert signed(Decimal("1.5")) == "+1.50" and signed(Decimal("-2")) == "−2.00"
     assert loss(Decimal("0")) == "0.00" and loss(Decimal("7")) == "−7.00"
+
+
+def test_run_warnings_read_as_text_on_the_run_page(world, staff) -> None:
+    run = DayResult.objects.get(day=DAY).run
+    html = _html(staff, reverse("admin:credits_recomputerun_change", args=[run.pk]))
+    assert '<p class="run-warning">No currency rate for XYZ on 2026-03-31.</p>' in html
+    assert "[&quot;No currency rate" not in html and '["No currency rate' not in html
+
+
+@pytest.mark.parametrize(
+    "url,params",
+    [
+        (STANDINGS, {}),
+        (PARTNER_A, {}),
+        (CLIENT_SHARED, {}),
+        (WHY, {"partner": "1001", "client": "5001"}),
+        (reverse("reports:home"), {}),
+    ],
+)
+def test_report_dates_and_date_pickers_are_iso(world, staff, url: str, params: dict) -> None:
+    import re
+
+    html = _html(staff, url, **params)
+    assert 'type="date"' not in html
+    months = r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2}, \d{4}"
+    assert not re.search(months, html)
+    for picker in re.findall(r'<input type="text" id="id_(?:day|from|to)"[^>]*>', html):
+        assert 'placeholder="YYYY-MM-DD"' in picker
+        assert re.search(r'value="(\d{4}-\d{2}-\d{2})?"', picker)
