@@ -20,7 +20,7 @@ The arithmetic is in integer hundredths, with the engine's rounding, so every nu
 recompute of that day.
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -42,7 +42,13 @@ from credits.models import (
     Tier,
 )
 from credits.sql import fetch
-from credits.standings import Totals, sold_window_start, tier_for, tiers_in_force
+from credits.standings import (
+    Totals,
+    sold_window_start,
+    tier_for,
+    tier_minimums_met,
+    tiers_in_force,
+)
 from partnercredit.fields import from_hundredths, to_hundredths
 
 DEFAULT_DAYS = 90
@@ -285,18 +291,44 @@ def _counted_per_day(partner_id: int, lo: date, hi: date) -> dict[date, int]:
 
 
 def _credited_tiers(
-    *, partner_id: int, day: date, current: Standing | None, performance: list[tuple[date, str]]
+    *, partner_id: int, day: date, performance: list[tuple[date, str, list[str]]]
 ) -> list[str]:
-    """The credited tier of each projected day, stepped from D's (`credits.tiers`)."""
-    held = getattr(current, "credited_tier", "") if current is not None else ""
-    try:
-        from credits import tiers as tier_rules  # the credited-tier rules (docs/rules.md §7)
-    except ImportError:
-        return [held for _ in performance]
-    step = getattr(tier_rules, "credited_projection", None)
-    if step is None:
-        return [held for _ in performance]
-    return step(partner_id=partner_id, day=day, held=held, performance=performance)
+    """The credited tier of each projected day, stepped one day at a time from the one held
+    at the end of D by the rule the engine uses (`credits.tiers.credited_step`); on a
+    recalibration day the review window counts D's stored days and the projected ones."""
+    from credits import tiers as rules_of  # the credited-tier rules (docs/rules.md §7)
+    from credits.models import TierDay
+
+    rules = rules_of.Rules.load()
+    row = TierDay.objects.filter(partner_id=partner_id, day=day).first()
+    held = rules_of.Held(row.credited, row.earned_on) if row else rules_of.Held()
+    recalibrations = [t for t, _, _ in performance if rules.is_recalibration(t)]
+    lo = min((rules.review_window(r)[0] for r in recalibrations), default=day)
+    met_by_day: dict[date, list[str]] = dict(
+        TierDay.objects.filter(partner_id=partner_id, day__gte=lo, day__lte=day).values_list(
+            "day", "met"
+        )
+    )
+    credited = []
+    for target, tier, met in performance:
+        met_by_day[target] = met
+        window = None
+        if rules.is_recalibration(target):
+            first, _ = rules.review_window(target)
+            window = Counter(
+                name for d, names in met_by_day.items() if first <= d <= target for name in names
+            )
+        ranks = rules_of.tier_ranks(tiers_in_force(target))
+        held, _ = rules_of.credited_step(
+            held=held, day=target, performance=tier, ranks=ranks, rules=rules,
+            window_days_met=window,
+        )  # fmt: skip
+        credited.append(held.tier)
+    return credited
+
+
+def _credited_tiers_unavailable(performance: list) -> list[str]:
+    return ["" for _ in performance]
 
 
 def projection_compute(
@@ -362,10 +394,13 @@ def projection_compute(
     performance = []
     for target, managed, sold, _, counts in projected:
         totals = Totals(from_hundredths(managed), from_hundredths(sold), counts)
-        performance.append((target, tier_for(totals, tiers_by_day[target]) if current else ""))
-    credited = _credited_tiers(
-        partner_id=partner_id, day=day, current=current, performance=performance
-    )
+        in_force = tiers_by_day[target] if current else []
+        met = [t.name for t in in_force if tier_minimums_met(t, totals)]
+        performance.append((target, tier_for(totals, in_force), met))
+    try:
+        credited = _credited_tiers(partner_id=partner_id, day=day, performance=performance)
+    except ImportError:  # before the credited tier exists
+        credited = _credited_tiers_unavailable(performance)
     result_days = [
         ProjectedDay(
             day=target,
@@ -377,7 +412,7 @@ def projection_compute(
             managed_clients=clients,
             activities=counts,
         )
-        for (target, managed, sold, clients, counts), (_, tier), held in zip(
+        for (target, managed, sold, clients, counts), (_, tier, _), held in zip(
             projected, performance, credited, strict=True
         )
     ]
