@@ -239,8 +239,14 @@ def no_access_message(hub_id: str) -> str:
     )
 
 
-def _open(model: type[Assignment] | type[Seat], employee: Employee, client: ClientAccount,
-          at: datetime, actor: Actor, what: str) -> Assignment | Seat:  # fmt: skip
+def _open(
+    model: type[Assignment] | type[Seat],
+    employee: Employee,
+    client: ClientAccount,
+    at: datetime,
+    actor: Actor,
+    what: str,
+) -> Assignment | Seat:
     partner = _lock_partner(employee.partner_id)
     if partner.left_at is not None:
         raise ValidationError(f"Partner {partner.key} has left the program.")
@@ -253,8 +259,14 @@ def _open(model: type[Assignment] | type[Seat], employee: Employee, client: Clie
     return row
 
 
-def _close(model: type[Assignment] | type[Seat], employee: Employee, client: ClientAccount,
-           at: datetime, actor: Actor, what: str) -> Assignment | Seat:  # fmt: skip
+def _close(
+    model: type[Assignment] | type[Seat],
+    employee: Employee,
+    client: ClientAccount,
+    at: datetime,
+    actor: Actor,
+    what: str,
+) -> Assignment | Seat:
     _lock_partner(employee.partner_id)
     row = model.objects.filter(employee=employee, client=client, end__isnull=True).first()
     if row is None:
@@ -269,29 +281,33 @@ def _close(model: type[Assignment] | type[Seat], employee: Employee, client: Cli
 
 
 @transaction.atomic
-def client_assign(*, employee: Employee, client: ClientAccount, at: datetime,
-                  actor: Actor = None) -> Assignment:  # fmt: skip
+def client_assign(
+    *, employee: Employee, client: ClientAccount, at: datetime, actor: Actor = None
+) -> Assignment:
     """Step 2: assign the client to the employee in the partner account."""
     return _open(Assignment, employee, client, at, actor, "is assigned")
 
 
 @transaction.atomic
-def client_unassign(*, employee: Employee, client: ClientAccount, at: datetime,
-                    actor: Actor = None) -> Assignment:  # fmt: skip
+def client_unassign(
+    *, employee: Employee, client: ClientAccount, at: datetime, actor: Actor = None
+) -> Assignment:
     """Delayed end: the employee's later activities in the client stop counting."""
     return _close(Assignment, employee, client, at, actor, "assigned to")
 
 
 @transaction.atomic
-def seat_add(*, employee: Employee, client: ClientAccount, at: datetime,
-             actor: Actor = None) -> Seat:  # fmt: skip
+def seat_add(
+    *, employee: Employee, client: ClientAccount, at: datetime, actor: Actor = None
+) -> Seat:
     """Step 3: the employee becomes a user in the client's account."""
     return _open(Seat, employee, client, at, actor, "has a seat in")
 
 
 @transaction.atomic
-def seat_remove(*, employee: Employee, client: ClientAccount, at: datetime,
-                actor: Actor = None) -> Seat:  # fmt: skip
+def seat_remove(
+    *, employee: Employee, client: ClientAccount, at: datetime, actor: Actor = None
+) -> Seat:
     """Remove one seat; removing the partner's last seat in the client ends credit at once."""
     seat = _close(Seat, employee, client, at, actor, "seated in")
     if not open_seats(partner=employee.partner, client=client).exists():
@@ -320,11 +336,12 @@ def open_assignments(*, partner: Partner, client: ClientAccount) -> QuerySet[Ass
 
 def partners_with_access(*, client: ClientAccount) -> QuerySet[Partner]:
     """The partners with an open assignment or seat in the client: whose relationship can end."""
+    assigned = Assignment.objects.filter(client=client, end__isnull=True)
+    seated = Seat.objects.filter(client=client, end__isnull=True)
     return Partner.objects.filter(
-        Q(pk__in=Assignment.objects.filter(client=client, end__isnull=True).values(
-            "employee__partner"))
-        | Q(pk__in=Seat.objects.filter(client=client, end__isnull=True).values("employee__partner"))
-    )  # fmt: skip
+        Q(pk__in=assigned.values("employee__partner"))
+        | Q(pk__in=seated.values("employee__partner"))
+    )
 
 
 def last_seat_of(*, seats: Iterable[Seat]) -> list[tuple[Partner, ClientAccount]]:
@@ -345,9 +362,15 @@ def last_seat_of(*, seats: Iterable[Seat]) -> list[tuple[Partner, ClientAccount]
 
 
 def _end_relationship(
-    model: type[Assignment] | type[Seat], *, partner: Partner, client: ClientAccount, at: datetime,
-    actor: Actor, reason: str, note: str,
-) -> int:  # fmt: skip
+    model: type[Assignment] | type[Seat],
+    *,
+    partner: Partner,
+    client: ClientAccount,
+    at: datetime,
+    actor: Actor,
+    reason: str,
+    note: str,
+) -> int:
     """End every open access row of the partner's in the client at `at`; record the immediate end."""
     partner = _lock_partner(partner.pk)
     if actor is not None and not is_program_staff(actor):
@@ -376,23 +399,35 @@ def _end_relationship(
 
 
 @transaction.atomic
-def client_remove_all_employees(*, partner: Partner, client: ClientAccount, at: datetime,
-                                actor: Actor = None, note: str = "") -> int:  # fmt: skip
+def client_remove_all_employees(
+    *, partner: Partner, client: ClientAccount, at: datetime, actor: Actor = None, note: str = ""
+) -> int:
     """ "Remove all partner employees from this client account": one action, immediate end."""
     return _end_relationship(
-        Seat, partner=partner, client=client, at=at, actor=actor,
-        reason=RelationshipEnd.Reason.ALL_EMPLOYEES_REMOVED, note=note,
-    )  # fmt: skip
+        Seat,
+        partner=partner,
+        client=client,
+        at=at,
+        actor=actor,
+        reason=RelationshipEnd.Reason.ALL_EMPLOYEES_REMOVED,
+        note=note,
+    )
 
 
 @transaction.atomic
-def services_end(*, partner: Partner, client: ClientAccount, at: datetime, actor: Actor = None,
-                 note: str = "") -> int:  # fmt: skip
+def services_end(
+    *, partner: Partner, client: ClientAccount, at: datetime, actor: Actor = None, note: str = ""
+) -> int:
     """The partner ends services for the client: unassign it from everyone, end at once."""
     return _end_relationship(
-        Assignment, partner=partner, client=client, at=at, actor=actor,
-        reason=RelationshipEnd.Reason.SERVICES_ENDED, note=note,
-    )  # fmt: skip
+        Assignment,
+        partner=partner,
+        client=client,
+        at=at,
+        actor=actor,
+        reason=RelationshipEnd.Reason.SERVICES_ENDED,
+        note=note,
+    )
 
 
 # --- access requests (SPEC §1, revision 2) ------------------------------------------------------
@@ -404,8 +439,9 @@ ACCESS_REQUEST_ANSWER = (
 
 
 @transaction.atomic
-def access_request(*, partner: Partner, hub_id: str, at: datetime, actor: Actor = None,
-                   note: str = "") -> AccessRequest:  # fmt: skip
+def access_request(
+    *, partner: Partner, hub_id: str, at: datetime, actor: Actor = None, note: str = ""
+) -> AccessRequest:
     """A partner asks for access to a client by hub id.
 
     Never looks the hub id up: the answer (and the work done) is the same whether or not such
@@ -447,13 +483,16 @@ def _tell_staff(request: AccessRequest) -> None:
 
 
 @transaction.atomic
-def access_request_decide(*, request: AccessRequest, approve: bool, at: datetime,
-                          actor: Actor = None) -> AccessRequest:  # fmt: skip
+def access_request_decide(
+    *, request: AccessRequest, approve: bool, at: datetime, actor: Actor = None
+) -> AccessRequest:
     """Program staff approve or refuse a pending request; approving needs the client to exist."""
     request = AccessRequest.objects.select_for_update().select_related("partner").get(pk=request.pk)
     if request.status != AccessRequest.Status.PENDING:
-        raise ValidationError(f"The request of {request.partner.key} for {request.hub_id} "
-                              f"was already {request.get_status_display().lower()}.")  # fmt: skip
+        raise ValidationError(
+            f"The request of {request.partner.key} for {request.hub_id} "
+            f"was already {request.get_status_display().lower()}."
+        )
     if approve and not ClientAccount.objects.filter(hub_id=request.hub_id).exists():
         raise ValidationError(
             f"No client account has hub id {request.hub_id}: add it first, or refuse."

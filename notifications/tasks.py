@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, max_retries=services.MAX_ATTEMPTS - 1, default_retry_delay=300)
-def send_notifications(self, day_iso: str | None = None) -> int:  # noqa: ANN001
+def send_notifications(self, day_iso: str | None = None) -> int:
     """Beat, every morning: send the e-mails due today. A failed send is retried (the same
     day, so a retry after midnight still sends that day's e-mails); sent ones never again."""
     day = date.fromisoformat(day_iso) if day_iso else timezone.localdate()

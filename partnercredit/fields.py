@@ -30,10 +30,10 @@ def from_hundredths(value: int) -> Decimal:
 class Hundredths(models.BigIntegerField):
     """A Decimal with two places, stored as a BigInteger of hundredths."""
 
-    def from_db_value(self, value, expression, connection):  # noqa: ANN001, ANN201
+    def from_db_value(self, value, expression, connection):
         return None if value is None else from_hundredths(value)
 
-    def to_python(self, value):  # noqa: ANN001, ANN201
+    def to_python(self, value):
         if value is None or isinstance(value, Decimal):
             return value
         try:
@@ -41,10 +41,10 @@ class Hundredths(models.BigIntegerField):
         except ArithmeticError as exc:
             raise ValidationError(f"{value!r} is not a decimal number.") from exc
 
-    def get_prep_value(self, value):  # noqa: ANN001, ANN201
+    def get_prep_value(self, value):
         if value is None:
             return None
         return to_hundredths(value)
 
-    def formfield(self, **kwargs):  # noqa: ANN003, ANN201
+    def formfield(self, **kwargs):
         return AsciiDecimalField(max_digits=17, decimal_places=2, required=not self.blank, **kwargs)

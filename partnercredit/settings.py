@@ -157,6 +157,8 @@ else:
     }
     CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = TIME_ZONE
+# Task modules that autodiscovery (each app's tasks.py) does not find; workers import them.
+CELERY_IMPORTS = ["credits.import_tasks"]
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered, not lost
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

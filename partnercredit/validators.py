@@ -68,8 +68,9 @@ def _as_decimal(value: object, field: str) -> Decimal:
     raise ValidationError(f"{field} must be a number.", code="invalid_amount")
 
 
-def validate_bounded(value: object, field: str, *, maximum: Decimal,
-                     minimum: Decimal = Decimal(0)) -> Decimal:  # fmt: skip
+def validate_bounded(
+    value: object, field: str, *, maximum: Decimal, minimum: Decimal = Decimal(0)
+) -> Decimal:
     """A Decimal in [minimum, maximum] with at most two decimals, else a ValidationError."""
     amount = _as_decimal(value, field)
     if amount < minimum:

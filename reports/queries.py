@@ -165,9 +165,14 @@ DB_SORTS = {
 
 
 def standing_rows(
-    *, day: date, run_id: int, partner: Partner | None = None, tier: str = "", q: str = "",
+    *,
+    day: date,
+    run_id: int,
+    partner: Partner | None = None,
+    tier: str = "",
+    q: str = "",
     sort: str = "partner",
-) -> Sequence[StandingRow]:  # fmt: skip
+) -> Sequence[StandingRow]:
     """The run's standings with the tier filter ('-' = no tier), a key/name search and a sort,
     each with its next tier and its change against COMPARE_DAYS earlier (None if not computed).
     """

@@ -24,27 +24,21 @@ from accounts.selectors import (
 )
 from credits.models import CreditLine
 from tests.builders import at, deal, make_client, make_employee
-from tests.test_admin_scoping import World, build_world
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def world(partner_a, partner_b) -> World:  # noqa: ANN001
-    return build_world(partner_a, partner_b)
-
-
-def _messages(response) -> list[str]:  # noqa: ANN001
+def _messages(response) -> list[str]:
     return [str(m) for m in response.context["messages"]]
 
 
-def _page(response, hub_id: str) -> str:  # noqa: ANN001
+def _page(response, hub_id: str) -> str:
     """The page with the typed hub id and the per-request CSRF token blanked out."""
     text = response.content.decode().replace(hub_id, "HUB")
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", text)
 
 
-def _add(client, model: str, employee_pk: int, hub_id: str):  # noqa: ANN001, ANN202
+def _add(client, model: str, employee_pk: int, hub_id: str):
     return client.post(
         reverse(f"admin:accounts_{model}_add"), {"employee": employee_pk, "client_hub_id": hub_id}
     )
@@ -55,82 +49,96 @@ def _add(client, model: str, employee_pk: int, hub_id: str):  # noqa: ANN001, AN
 
 @pytest.mark.parametrize("model", ["assignment", "seat"])
 def test_outsider_cannot_add_access_for_her_employee_in_partner_a_client(
-    client, world, outsider, model: str
-):  # fmt: skip
+    client, two_partners, outsider, model: str
+):
     client.force_login(outsider)
-    response = _add(client, model, world.bob.pk, "777001")
+    response = _add(client, model, two_partners.bob.pk, "777001")
     assert response.status_code == 200
     assert "Your partner has no access to client account 777001" in response.content.decode()
-    assert not Assignment.objects.filter(employee=world.bob, client=world.client_a).exists()
-    assert not Seat.objects.filter(employee=world.bob, client=world.client_a).exists()
+    assert not Assignment.objects.filter(
+        employee=two_partners.bob, client=two_partners.client_a
+    ).exists()
+    assert not Seat.objects.filter(employee=two_partners.bob, client=two_partners.client_a).exists()
 
 
 @pytest.mark.parametrize("model", ["assignment", "seat"])
 def test_the_answer_is_the_same_for_a_hub_id_that_exists_and_one_that_does_not(
-    client, world, outsider, model: str
-):  # fmt: skip
+    client, two_partners, outsider, model: str
+):
     client.force_login(outsider)
     answers, queries = [], []
     for hub_id in ("777001", "999999"):
         with CaptureQueriesContext(connection) as captured:
-            response = _add(client, model, world.bob.pk, hub_id)
+            response = _add(client, model, two_partners.bob.pk, hub_id)
         answers.append(_page(response, hub_id))
         queries.append(len(captured))
     assert answers[0] == answers[1]
     assert queries[0] == queries[1]  # the same work: one scoped query, no existence check
 
 
-def test_the_access_manager_of_a_partner_is_refused_the_same_way(client, world, partner_b):  # noqa: ANN001
+def test_the_access_manager_of_a_partner_is_refused_the_same_way(client, two_partners, partner_b):
     from django.contrib.auth.models import User
 
     user = User.objects.create_user("carl", "carl@beta.example", "pw", is_staff=True)
     make_employee(partner_b, "carl@beta.example", is_client_access_manager=True, user=user)
     client.force_login(user)
-    response = _add(client, "seat", world.bob.pk, "777001")
+    response = _add(client, "seat", two_partners.bob.pk, "777001")
     assert "Your partner has no access to client account 777001" in response.content.decode()
-    assert not Seat.objects.filter(employee=world.bob, client=world.client_a).exists()
+    assert not Seat.objects.filter(employee=two_partners.bob, client=two_partners.client_a).exists()
 
 
 def test_the_services_refuse_a_partner_user_outside_approved_clients(
-    world, outsider, partner_admin
-):  # noqa: ANN001
+    two_partners, outsider, partner_admin
+):
     with pytest.raises(ValidationError, match="no access to client account 777001"):
         access.seat_add(
-            employee=world.bob, client=world.client_a, at=at("2026-02-01"), actor=outsider
+            employee=two_partners.bob,
+            client=two_partners.client_a,
+            at=at("2026-02-01"),
+            actor=outsider,
         )
     with pytest.raises(PermissionDenied):  # another partner's employee
         access.seat_add(
-            employee=world.anna, client=world.client_b, at=at("2026-02-01"), actor=outsider
+            employee=two_partners.anna,
+            client=two_partners.client_b,
+            at=at("2026-02-01"),
+            actor=outsider,
         )
     with pytest.raises(PermissionDenied):
         access.services_end(
-            partner=world.partner_a, client=world.client_a, at=at("2026-02-01"), actor=outsider
+            partner=two_partners.partner_a,
+            client=two_partners.client_a,
+            at=at("2026-02-01"),
+            actor=outsider,
         )
     # Staff (no actor, or a program admin) record access anywhere: that is what approves it.
-    access.client_assign(employee=world.bob, client=world.client_a, at=at("2026-02-01"))
-    assert world.client_a in clients_partner_may_act_in(world.partner_b)
+    access.client_assign(
+        employee=two_partners.bob, client=two_partners.client_a, at=at("2026-02-01")
+    )
+    assert two_partners.client_a in clients_partner_may_act_in(two_partners.partner_b)
 
 
-def test_partner_admin_adds_access_where_staff_recorded_it(client, world, partner_admin):  # noqa: ANN001
+def test_partner_admin_adds_access_where_staff_recorded_it(client, two_partners, partner_admin):
     """777001 has a staff-recorded assignment for partner A: its admin may add a second employee."""
-    nina = make_employee(world.partner_a, "nina@alpha.example")
+    nina = make_employee(two_partners.partner_a, "nina@alpha.example")
     client.force_login(partner_admin)
     assert _add(client, "assignment", nina.pk, "777001").status_code == 302
     assert _add(client, "seat", nina.pk, "777001").status_code == 302
-    assert Seat.objects.filter(employee=nina, client=world.client_a, end=None).exists()
+    assert Seat.objects.filter(employee=nina, client=two_partners.client_a, end=None).exists()
 
 
 # --- access requests ------------------------------------------------------------------------------
 
 
-def _request(client, hub_id: str):  # noqa: ANN001, ANN202
+def _request(client, hub_id: str):
     return client.post(
-        reverse("admin:accounts_accessrequest_add"), {"hub_id": hub_id, "note": "new contract"},
+        reverse("admin:accounts_accessrequest_add"),
+        {"hub_id": hub_id, "note": "new contract"},
         follow=True,
-    )  # fmt: skip
+    )
 
 
-def test_a_request_answers_the_same_whether_the_hub_id_exists(client, world, outsider):  # noqa: ANN001
+def test_a_request_answers_the_same_whether_the_hub_id_exists(client, two_partners, outsider):
     client.force_login(outsider)
     _request(client, "555555")  # the first request of a session warms caches
     answers, queries = [], []
@@ -151,7 +159,7 @@ def test_a_request_answers_the_same_whether_the_hub_id_exists(client, world, out
     assert "client exists" not in page
 
 
-def test_a_request_with_a_malformed_hub_id_is_a_form_error(client, world, outsider):  # noqa: ANN001
+def test_a_request_with_a_malformed_hub_id_is_a_form_error(client, two_partners, outsider):
     client.force_login(outsider)
     response = _request(client, "77/01")
     assert "is not valid" in response.content.decode()
@@ -159,15 +167,15 @@ def test_a_request_with_a_malformed_hub_id_is_a_form_error(client, world, outsid
 
 
 def test_staff_approve_a_request_then_the_partner_admin_adds_access(
-    client, world, partner_admin, staff
-):  # fmt: skip
+    client, two_partners, partner_admin, staff
+):
     fresh = make_client("777020")
     client.force_login(partner_admin)
-    assert "no access" in _add(client, "seat", world.anna.pk, "777020").content.decode()
+    assert "no access" in _add(client, "seat", two_partners.anna.pk, "777020").content.decode()
     _request(client, "777020")
     _request(client, "777020")  # asking twice while pending is one request
-    request = AccessRequest.objects.get(partner=world.partner_a, hub_id="777020")
-    assert "no access" in _add(client, "seat", world.anna.pk, "777020").content.decode()
+    request = AccessRequest.objects.get(partner=two_partners.partner_a, hub_id="777020")
+    assert "no access" in _add(client, "seat", two_partners.anna.pk, "777020").content.decode()
 
     client.force_login(staff)
     queue = client.get(reverse("admin:accounts_accessrequest_changelist")).content.decode()
@@ -182,16 +190,20 @@ def test_staff_approve_a_request_then_the_partner_admin_adds_access(
     assert request.status == "approved" and request.decided_by == staff
 
     client.force_login(partner_admin)
-    assert _add(client, "seat", world.anna.pk, "777020").status_code == 302
-    assert Seat.objects.filter(employee=world.anna, client=fresh, end=None).exists()
+    assert _add(client, "seat", two_partners.anna.pk, "777020").status_code == 302
+    assert Seat.objects.filter(employee=two_partners.anna, client=fresh, end=None).exists()
 
 
 def test_a_refused_request_gives_no_access_and_a_missing_client_cannot_be_approved(
-    client, world, partner_admin, staff
-):  # fmt: skip
+    client, two_partners, partner_admin, staff
+):
     make_client("777021")
-    refused = access.access_request(partner=world.partner_a, hub_id="777021", at=at("2026-02-01"))
-    ghost = access.access_request(partner=world.partner_a, hub_id="777099", at=at("2026-02-01"))
+    refused = access.access_request(
+        partner=two_partners.partner_a, hub_id="777021", at=at("2026-02-01")
+    )
+    ghost = access.access_request(
+        partner=two_partners.partner_a, hub_id="777099", at=at("2026-02-01")
+    )
     client.force_login(staff)
     url = reverse("admin:accounts_accessrequest_changelist")
     client.post(url, {"action": "refuse", "_selected_action": [refused.pk]})
@@ -200,11 +212,13 @@ def test_a_refused_request_gives_no_access_and_a_missing_client_cannot_be_approv
     ghost.refresh_from_db()
     assert ghost.status == "pending"
     client.force_login(partner_admin)
-    assert "no access" in _add(client, "seat", world.anna.pk, "777021").content.decode()
+    assert "no access" in _add(client, "seat", two_partners.anna.pk, "777021").content.decode()
 
 
-def test_outsider_cannot_see_or_decide_partner_a_requests(client, world, outsider):  # noqa: ANN001
-    mine = access.access_request(partner=world.partner_a, hub_id="777030", at=at("2026-02-01"))
+def test_outsider_cannot_see_or_decide_partner_a_requests(client, two_partners, outsider):
+    mine = access.access_request(
+        partner=two_partners.partner_a, hub_id="777030", at=at("2026-02-01")
+    )
     client.force_login(outsider)
     url = reverse("admin:accounts_accessrequest_changelist")
     assert "777030" not in client.get(url).content.decode()
@@ -217,9 +231,11 @@ def test_outsider_cannot_see_or_decide_partner_a_requests(client, world, outside
     assert mine.status == "pending"
 
 
-def test_a_partner_admin_cannot_approve_her_own_request(client, world, partner_admin):  # noqa: ANN001
+def test_a_partner_admin_cannot_approve_her_own_request(client, two_partners, partner_admin):
     make_client("777031")
-    mine = access.access_request(partner=world.partner_a, hub_id="777031", at=at("2026-02-01"))
+    mine = access.access_request(
+        partner=two_partners.partner_a, hub_id="777031", at=at("2026-02-01")
+    )
     client.force_login(partner_admin)
     url = reverse("admin:accounts_accessrequest_changelist")
     client.post(url, {"action": "approve", "_selected_action": [mine.pk]})
@@ -227,13 +243,13 @@ def test_a_partner_admin_cannot_approve_her_own_request(client, world, partner_a
     assert mine.status == "pending"
 
 
-def test_staff_are_told_by_mail_of_a_new_request(world, staff, mailoutbox) -> None:  # noqa: ANN001
+def test_staff_are_told_by_mail_of_a_new_request(two_partners, staff, mailoutbox) -> None:
     staff.email = "staff@program.example"
     staff.save()
     from django.test import TestCase
 
     with TestCase.captureOnCommitCallbacks(execute=True):
-        access.access_request(partner=world.partner_a, hub_id="777040", at=at("2026-02-01"))
+        access.access_request(partner=two_partners.partner_a, hub_id="777040", at=at("2026-02-01"))
     assert [m.to for m in mailoutbox] == [["staff@program.example"]]
     assert "777040" in mailoutbox[0].subject
 
@@ -249,47 +265,47 @@ def test_staff_are_told_by_mail_of_a_new_request(world, staff, mailoutbox) -> No
     ],
 )
 def test_ending_for_a_partner_without_access_is_refused(
-    client, world, staff, action: str, service
-):  # fmt: skip
+    client, two_partners, staff, action: str, service
+):
     url = reverse(
-        f"admin:accounts_clientaccount_{action.replace('-', '_')}", args=[world.client_a.pk]
+        f"admin:accounts_clientaccount_{action.replace('-', '_')}", args=[two_partners.client_a.pk]
     )
     client.force_login(staff)
     page = client.get(url).content.decode()
     assert "1001" in page and "2002" not in page  # only partners with access are offered
     response = client.post(
-        url, {"partner": world.partner_b.pk, "confirmation": "777001", "reason": "x"}
+        url, {"partner": two_partners.partner_b.pk, "confirmation": "777001", "reason": "x"}
     )
     assert response.status_code == 200  # not a choice
     assert not RelationshipEnd.objects.filter(
-        partner=world.partner_b, client=world.client_a
+        partner=two_partners.partner_b, client=two_partners.client_a
     ).exists()
     with pytest.raises(ValidationError, match="no access"):
-        service(partner=world.partner_b, client=world.client_a, at=at("2026-02-01"))
+        service(partner=two_partners.partner_b, client=two_partners.client_a, at=at("2026-02-01"))
 
 
-def test_a_partner_admin_cannot_end_where_her_partner_has_no_access(client, world, outsider):  # noqa: ANN001
+def test_a_partner_admin_cannot_end_where_her_partner_has_no_access(client, two_partners, outsider):
     """777003's access of partner A ended; B's admin sees nothing to end in B's own client."""
     ended = ClientAccount.objects.get(hub_id="777003")
-    deal(world.partner_b, ended, "2026-01-10", "10.00")  # B can see it: a deal-only client
+    deal(two_partners.partner_b, ended, "2026-01-10", "10.00")  # B can see it: a deal-only client
     client.force_login(outsider)
     url = reverse("admin:accounts_clientaccount_end_services", args=[ended.pk])
     response = client.get(url, follow=True)
     assert "no access to 777003" in " ".join(_messages(response))
-    assert not RelationshipEnd.objects.filter(partner=world.partner_b, client=ended).exists()
+    assert not RelationshipEnd.objects.filter(partner=two_partners.partner_b, client=ended).exists()
 
 
 # --- one definition of the clients a partner may see ----------------------------------------------
 
 
 def test_a_deal_only_client_is_seen_in_the_admin_and_the_reports_alike(
-    client, world, partner_admin, outsider
-):  # fmt: skip
+    client, two_partners, partner_admin, outsider
+):
     deal_only = make_client("777050")
-    deal(world.partner_a, deal_only, "2026-01-10", "300.00")
-    assert partner_may_see_client(partner=world.partner_a, client=deal_only)
-    assert not partner_may_see_client(partner=world.partner_b, client=deal_only)
-    assert deal_only not in clients_partner_may_act_in(world.partner_a)
+    deal(two_partners.partner_a, deal_only, "2026-01-10", "300.00")
+    assert partner_may_see_client(partner=two_partners.partner_a, client=deal_only)
+    assert not partner_may_see_client(partner=two_partners.partner_b, client=deal_only)
+    assert deal_only not in clients_partner_may_act_in(two_partners.partner_a)
 
     client.force_login(partner_admin)
     listing = client.get(reverse("admin:accounts_clientaccount_changelist")).content.decode()
@@ -302,12 +318,12 @@ def test_a_deal_only_client_is_seen_in_the_admin_and_the_reports_alike(
     assert client.get(reverse("reports:client", args=["777050"])).status_code == 404
 
 
-def test_may_see_and_may_act_in_agree_with_the_world(world) -> None:  # noqa: ANN001
-    a_sees = set(clients_partner_may_see(world.partner_a).values_list("hub_id", flat=True))
+def test_may_see_and_may_act_in_agree_with_the_world(two_partners) -> None:
+    a_sees = set(clients_partner_may_see(two_partners.partner_a).values_list("hub_id", flat=True))
     assert a_sees == {"777001", "777003"}
-    acting = clients_partner_may_act_in(world.partner_a)
+    acting = clients_partner_may_act_in(two_partners.partner_a)
     assert set(acting.values_list("hub_id", flat=True)) == {"777001", "777003"}
-    assert client_ids_partner_may_act_in(world.partner_a) == set(
+    assert client_ids_partner_may_act_in(two_partners.partner_a) == set(
         acting.values_list("pk", flat=True)
     )
-    assert CreditLine.objects.filter(partner=world.partner_a).exists()
+    assert CreditLine.objects.filter(partner=two_partners.partner_a).exists()

@@ -18,7 +18,7 @@ D = date.fromisoformat
 
 
 @pytest.fixture
-def world():  # noqa: ANN201
+def world():
     p = make_partner("100", joined="2026-03-01")
     e = make_employee(p, "ann@p.example")
     c = make_client("500", "100.00", added="2026-03-01")
@@ -51,7 +51,7 @@ def test_an_edit_of_a_past_seat_makes_the_days_from_its_moment_stale(world) -> N
     assert "no longer seated in 500" in day_freshness(D("2026-03-08")).change.what
 
 
-def test_a_rate_change_in_the_admin_makes_the_days_from_its_start_stale(world, staff, client):  # noqa: ANN001, ANN201
+def test_a_rate_change_in_the_admin_makes_the_days_from_its_start_stale(world, staff, client):
     client.force_login(staff)
     response = client.post(
         "/admin/credits/currencyunit/add/",
@@ -69,7 +69,7 @@ def test_recomputing_a_stale_day_makes_it_fresh_again(world) -> None:
     assert stale_days(through=D("2026-03-31")) == [D("2026-03-08")]
 
 
-def test_a_bulk_writer_records_one_change_for_many_marks(db) -> None:  # noqa: ANN001
+def test_a_bulk_writer_records_one_change_for_many_marks(db) -> None:
     before = DataChange.objects.count()
     with deferred(what="Import of big.csv"):
         for n in range(50):
@@ -104,7 +104,7 @@ def test_marking_changes_no_published_number(world) -> None:
     assert day_freshness(D("2026-03-08")).change.what == "A check"
 
 
-def test_exports_of_a_stale_day_work_and_warn_naming_the_day(world, capsys) -> None:  # noqa: ANN001
+def test_exports_of_a_stale_day_work_and_warn_naming_the_day(world, capsys) -> None:
     p, e, c = world
     act(e, c, "2026-03-04T09:00")
     call_command("export_standings", "--date", "2026-03-05")
@@ -115,7 +115,7 @@ def test_exports_of_a_stale_day_work_and_warn_naming_the_day(world, capsys) -> N
     assert "stale" not in capsys.readouterr().err
 
 
-def test_recompute_stale_catches_up_every_stale_day_oldest_first(world, capsys) -> None:  # noqa: ANN001
+def test_recompute_stale_catches_up_every_stale_day_oldest_first(world, capsys) -> None:
     p, e, c = world
     act(e, c, "2026-03-04T09:00")
     call_command("recompute_credits", "--stale", "--to", "2026-03-06")

@@ -46,7 +46,7 @@ class Inbox:
         self.refuse = 0
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001
+    async def handle_DATA(self, server, session, envelope) -> str:
         with self.lock:
             if self.refuse:
                 self.refuse -= 1
@@ -67,7 +67,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def smtp(settings) -> Iterator[Inbox]:  # noqa: ANN001
+def smtp(settings) -> Iterator[Inbox]:
     """A real SMTP server on 127.0.0.1, and Django's SMTP backend pointed at it."""
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command
     inbox = Inbox()
@@ -85,7 +85,7 @@ def smtp(settings) -> Iterator[Inbox]:  # noqa: ANN001
 
 
 @pytest.fixture
-def world(partner_a, partner_b, partner_admin, outsider, access_manager) -> dict:  # noqa: ANN001
+def world(partner_a, partner_b, partner_admin, outsider, access_manager) -> dict:
     """A's client 5001 has credit ending on DAY + 10; B's client 6001 too. Computed for DAY."""
     erin = make_employee(partner_a, "erin@alpha.example")
     bob = make_employee(partner_b, "bob@beta.example")
@@ -111,7 +111,7 @@ def _html(message: EmailMessage) -> str:
 # --- the digest ---------------------------------------------------------------------------
 
 
-def test_partner_admin_gets_a_digest_of_their_own_partner_only(world, smtp) -> None:  # noqa: ANN001
+def test_partner_admin_gets_a_digest_of_their_own_partner_only(world, smtp) -> None:
     report = notifications_send(day=TODAY)
 
     assert not report.failed
@@ -129,7 +129,7 @@ def test_partner_admin_gets_a_digest_of_their_own_partner_only(world, smtp) -> N
     assert "Alpha Agency" in digest["Subject"] and digest["X-Envelope-To"] == "alice@example.com"
 
 
-def test_client_access_manager_gets_the_digest_only_after_opting_in(world, smtp) -> None:  # noqa: ANN001
+def test_client_access_manager_gets_the_digest_only_after_opting_in(world, smtp) -> None:
     notifications_send(day=TODAY)
     assert smtp.to("cam@example.com") == []
 
@@ -141,7 +141,7 @@ def test_client_access_manager_gets_the_digest_only_after_opting_in(world, smtp)
     assert "Alpha Customer (5001)" in _text(digest)
 
 
-def test_a_partner_admin_who_switched_the_digest_off_gets_none(world, smtp) -> None:  # noqa: ANN001
+def test_a_partner_admin_who_switched_the_digest_off_gets_none(world, smtp) -> None:
     preference_update(user=User.objects.get(username="alice"), language="", digest=False)
 
     notifications_send(day=TODAY)
@@ -150,7 +150,7 @@ def test_a_partner_admin_who_switched_the_digest_off_gets_none(world, smtp) -> N
     assert len(smtp.to("oscar@example.com")) == 1  # the outsider's own choice is untouched
 
 
-def test_not_earning_clients_are_listed_with_the_missing_step(world, smtp) -> None:  # noqa: ANN001
+def test_not_earning_clients_are_listed_with_the_missing_step(world, smtp) -> None:
     unseated = make_client("5002")
     access.client_assign(employee=world["erin"], client=unseated, at=at("2026-01-05"))
     recompute_day(day=DAY)
@@ -161,7 +161,7 @@ def test_not_earning_clients_are_listed_with_the_missing_step(world, smtp) -> No
     assert "Client 5002 (5002): missing step: An employee is active, assigned and seated" in text
 
 
-def test_a_rerun_of_the_same_week_sends_nothing_again(world, smtp) -> None:  # noqa: ANN001
+def test_a_rerun_of_the_same_week_sends_nothing_again(world, smtp) -> None:
     first = notifications_send(day=TODAY)
     again = notifications_send(day=TODAY + timedelta(days=2))  # later in the same ISO week
 
@@ -171,7 +171,7 @@ def test_a_rerun_of_the_same_week_sends_nothing_again(world, smtp) -> None:  # n
     assert (row.kind, row.period, row.status, row.attempts) == (Kind.DIGEST, WEEK, "sent", 1)
 
 
-def test_nothing_is_sent_about_a_stale_day(world, smtp) -> None:  # noqa: ANN001
+def test_nothing_is_sent_about_a_stale_day(world, smtp) -> None:
     if not hasattr(staleness, "day_freshness"):
         pytest.skip("credits.staleness.day_freshness is not on main yet")
     staleness.mark_stale(since=DAY, what="A late import")
@@ -186,7 +186,7 @@ def test_nothing_is_sent_about_a_stale_day(world, smtp) -> None:  # noqa: ANN001
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_runs_send_each_digest_once(world, smtp, monkeypatch) -> None:  # noqa: ANN001
+def test_two_concurrent_runs_send_each_digest_once(world, smtp, monkeypatch) -> None:
     """Both runs pass the "already logged?" read before either claims: the unique claim row
     decides, and the loser sends nothing."""
     if connection.vendor == "sqlite":
@@ -194,7 +194,7 @@ def test_two_concurrent_runs_send_each_digest_once(world, smtp, monkeypatch) -> 
     barrier = threading.Barrier(2, timeout=10)
     render = services.notification_render
 
-    def render_in_step(*, outgoing):  # noqa: ANN001, ANN202
+    def render_in_step(*, outgoing):
         try:
             barrier.wait()
         except threading.BrokenBarrierError:
@@ -224,7 +224,7 @@ def test_two_concurrent_runs_send_each_digest_once(world, smtp, monkeypatch) -> 
     assert SentNotification.objects.filter(status="sent").count() == 2
 
 
-def test_a_failed_send_is_visible_to_staff_and_sent_by_the_next_run(world, smtp, staff) -> None:  # noqa: ANN001
+def test_a_failed_send_is_visible_to_staff_and_sent_by_the_next_run(world, smtp, staff) -> None:
     smtp.refuse = 2  # both digests fail
 
     first = notifications_send(day=TODAY)
@@ -245,7 +245,7 @@ def test_a_failed_send_is_visible_to_staff_and_sent_by_the_next_run(world, smtp,
     assert (row.status, row.attempts, row.error) == ("sent", 2, "")
 
 
-def test_the_task_retries_a_failed_send_until_it_goes_through(world, smtp) -> None:  # noqa: ANN001
+def test_the_task_retries_a_failed_send_until_it_goes_through(world, smtp) -> None:
     smtp.refuse = 1  # the first e-mail fails once
 
     sent = send_notifications.delay(TODAY.isoformat()).get()  # eager: the retry runs inline
@@ -256,7 +256,7 @@ def test_the_task_retries_a_failed_send_until_it_goes_through(world, smtp) -> No
     assert set(SentNotification.objects.values_list("status", flat=True)) == {"sent"}
 
 
-def test_staff_send_a_failed_e_mail_again_from_the_admin(world, smtp, staff) -> None:  # noqa: ANN001
+def test_staff_send_a_failed_e_mail_again_from_the_admin(world, smtp, staff) -> None:
     smtp.refuse = 2
     notifications_send(day=TODAY)
     failed = SentNotification.objects.get(recipient="oscar@example.com")
@@ -272,7 +272,7 @@ def test_staff_send_a_failed_e_mail_again_from_the_admin(world, smtp, staff) -> 
     assert failed.status == "sent" and len(smtp.to("oscar@example.com")) == 1
 
 
-def test_partner_admins_cannot_see_the_sent_log(world, partner_admin) -> None:  # noqa: ANN001
+def test_partner_admins_cannot_see_the_sent_log(world, partner_admin) -> None:
     client = Client()
     client.force_login(partner_admin)
 
@@ -284,7 +284,7 @@ def test_partner_admins_cannot_see_the_sent_log(world, partner_admin) -> None:  
 # --- program staff ---------------------------------------------------------------------------
 
 
-def test_staff_hear_of_a_failed_nightly_run(world, smtp, staff) -> None:  # noqa: ANN001
+def test_staff_hear_of_a_failed_nightly_run(world, smtp, staff) -> None:
     RecomputeRun.objects.create(day=DAY, status="failed", error="OperationalError('disk full')")
 
     notifications_send(day=TODAY)
@@ -296,7 +296,7 @@ def test_staff_hear_of_a_failed_nightly_run(world, smtp, staff) -> None:  # noqa
     assert smtp.to("alice@example.com")[0]["Subject"].startswith("Weekly")  # not the alert
 
 
-def test_staff_hear_of_missing_currency_rates_and_can_switch_it_off(world, smtp, staff) -> None:  # noqa: ANN001
+def test_staff_hear_of_missing_currency_rates_and_can_switch_it_off(world, smtp, staff) -> None:
     swiss = make_client("5003", currency="CHF", amount="900.00")
     give_access(world["erin"], swiss)
     act(world["erin"], swiss, "2026-03-30T10:00")
@@ -315,14 +315,14 @@ def test_staff_hear_of_missing_currency_rates_and_can_switch_it_off(world, smtp,
 # --- preferences ------------------------------------------------------------------------------
 
 
-def test_defaults_follow_the_role(world, staff) -> None:  # noqa: ANN001
+def test_defaults_follow_the_role(world, staff) -> None:
     alice, cam = User.objects.get(username="alice"), User.objects.get(username="cam")
     assert preference_for(user=alice).digest is True
     assert preference_for(user=cam).digest is False  # client access managers opt in
     assert preference_for(user=staff).run_problem is True
 
 
-def test_a_partner_admin_switches_the_digest_off_on_the_settings_page(world, partner_admin) -> None:  # noqa: ANN001
+def test_a_partner_admin_switches_the_digest_off_on_the_settings_page(world, partner_admin) -> None:
     client = Client()
     client.force_login(partner_admin)
     url = reverse("notifications:preferences")
@@ -336,7 +336,7 @@ def test_a_partner_admin_switches_the_digest_off_on_the_settings_page(world, par
     assert 'name="digest"' in client.get(url).content.decode()
 
 
-def test_the_reports_nav_links_to_the_settings_page(world, partner_admin) -> None:  # noqa: ANN001
+def test_the_reports_nav_links_to_the_settings_page(world, partner_admin) -> None:
     client = Client()
     client.force_login(partner_admin)
 
@@ -348,7 +348,7 @@ def test_the_reports_nav_links_to_the_settings_page(world, partner_admin) -> Non
 # --- the command ------------------------------------------------------------------------------
 
 
-def test_send_notifications_prints_one_line_per_e_mail_and_dry_run_sends_nothing(world) -> None:  # noqa: ANN001
+def test_send_notifications_prints_one_line_per_e_mail_and_dry_run_sends_nothing(world) -> None:
     out = StringIO()
     call_command("send_notifications", "--date", TODAY.isoformat(), "--dry-run", stdout=out)
     assert mail.outbox == [] and not SentNotification.objects.exists()
@@ -364,12 +364,12 @@ def test_send_notifications_prints_one_line_per_e_mail_and_dry_run_sends_nothing
     assert subject == "Weekly credit digest for Alpha Agency (03/31/2026)"
 
 
-def test_send_notifications_refuses_a_bad_date(db) -> None:  # noqa: ANN001
+def test_send_notifications_refuses_a_bad_date(db) -> None:
     with pytest.raises(CommandError, match="not an ISO date"):
         call_command("send_notifications", "--date", "31/03/2026")
 
 
-def test_the_demo_world_prints_a_digest_for_its_partner_admins(db, settings, capsys) -> None:  # noqa: ANN001
+def test_the_demo_world_prints_a_digest_for_its_partner_admins(db, settings, capsys) -> None:
     """`make run`: seed_demo, then send_notifications through the console backend."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
     call_command("seed_demo", "--days", "3", stdout=StringIO())

@@ -14,7 +14,7 @@ from partnercredit.days import yesterday
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_shows_every_state_and_is_idempotent(settings) -> None:  # noqa: ANN001
+def test_seed_demo_shows_every_state_and_is_idempotent(settings) -> None:
     call_command("seed_demo", "--days", "3", stdout=io.StringIO())
     counts = (Activity.objects.count(), CreditLine.objects.count(), Employee.objects.count())
     out = io.StringIO()

@@ -101,7 +101,7 @@ def test_the_rules_that_multiply_money_are_bounded_so_the_engine_cannot_overflow
         GrowthMarket(country="PK", multiplier=Decimal("10.01")).full_clean()
 
 
-def test_the_admin_refuses_full_width_digits_and_huge_mrr(client, staff) -> None:  # noqa: ANN001
+def test_the_admin_refuses_full_width_digits_and_huge_mrr(client, staff) -> None:
     client.force_login(staff)
     url = "/admin/accounts/clientaccount/add/"
     form = {"hub_id": "8009", "name": "Nine", "country": "US", "currency": "USD"}

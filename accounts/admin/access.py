@@ -106,8 +106,9 @@ class AccessIntervalAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
         form.own_partner = partner_of(request.user)
         return form
 
-    def add_view(self, request: HttpRequest, form_url: str = "",
-                 extra_context: dict | None = None) -> HttpResponse:  # fmt: skip
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
         """A change made meanwhile by someone else is a message, not an error page."""
         try:
             return super().add_view(request, form_url, extra_context)

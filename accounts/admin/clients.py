@@ -91,8 +91,13 @@ class ClientAccountAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
         )
         _adopt(obj, client)
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict | None = None) -> HttpResponse:  # fmt: skip
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
         client = self.get_object(request, unquote(object_id))
         context = {
             **(extra_context or {}),
@@ -172,8 +177,16 @@ class ClientAccountAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
             done="assignment",
         )
 
-    def _end_view(self, request: HttpRequest, object_id: str, *, service: Callable, title: str,
-                  warning: str, done: str) -> HttpResponse:  # fmt: skip
+    def _end_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        *,
+        service: Callable,
+        title: str,
+        warning: str,
+        done: str,
+    ) -> HttpResponse:
         client = self.get_object(request, unquote(object_id))
         if not self.has_end_permission(request):
             raise PermissionDenied
@@ -190,9 +203,11 @@ class ClientAccountAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
             )
             return back
         form = ConfirmEndForm(
-            request.POST or None, expected=client.hub_id, pick_partner=not own,
+            request.POST or None,
+            expected=client.hub_id,
+            pick_partner=not own,
             partners=with_access,
-        )  # fmt: skip
+        )
         if request.method == "POST" and form.is_valid():
             partner = own or form.cleaned_data["partner"]
             try:

@@ -47,7 +47,7 @@ class PendingFirstFilter(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
         return [*AccessRequest.Status.choices, ("all", "All")]
 
-    def choices(self, changelist: Any):  # noqa: ANN201
+    def choices(self, changelist: Any):
         current = self.value() or AccessRequest.Status.PENDING
         for lookup, title in self.lookup_choices:
             yield {
@@ -64,14 +64,29 @@ class PendingFirstFilter(admin.SimpleListFilter):
 @admin.register(AccessRequest)
 class AccessRequestAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
     form = AccessRequestForm
-    list_display = ["requested_at", "partner", "hub_id", "status", "requested_by", "decided_by",
-                    "decided_at"]  # fmt: skip
+    list_display = [
+        "requested_at",
+        "partner",
+        "hub_id",
+        "status",
+        "requested_by",
+        "decided_by",
+        "decided_at",
+    ]
     list_filter = [PendingFirstFilter]
     search_fields = ["hub_id", "partner__key", "partner__name"]
     list_select_related = ["partner", "requested_by", "decided_by"]
     actions = ["approve", "refuse"]
-    shown = ["partner", "hub_id", "note", "status", "requested_by", "requested_at",
-             "decided_by", "decided_at"]  # fmt: skip
+    shown = [
+        "partner",
+        "hub_id",
+        "note",
+        "status",
+        "requested_by",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+    ]
 
     def partner_may_view(self, user: AnyUser) -> bool:
         return is_access_manager(user)
@@ -122,8 +137,9 @@ class AccessRequestAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
         obj.partner, obj.requested_at, obj.status = saved.partner, saved.requested_at, saved.status
         _adopt(obj, saved)
 
-    def response_add(self, request: HttpRequest, obj: AccessRequest,
-                     post_url_continue: str | None = None) -> HttpResponse:  # fmt: skip
+    def response_add(
+        self, request: HttpRequest, obj: AccessRequest, post_url_continue: str | None = None
+    ) -> HttpResponse:
         """The same answer whatever the hub id: it never says whether the client exists."""
         self.message_user(
             request, services.ACCESS_REQUEST_ANSWER.format(hub_id=obj.hub_id), messages.SUCCESS

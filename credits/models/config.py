@@ -13,9 +13,23 @@ from partnercredit.validators import (
 )
 
 TOOLS = [
-    "blog", "website_page", "landing_page", "email", "social", "workflow", "form", "list", "cta",
-    "report", "dashboard", "sequence", "chatflow", "ads", "crm", "account",
-]  # fmt: skip
+    "blog",
+    "website_page",
+    "landing_page",
+    "email",
+    "social",
+    "workflow",
+    "form",
+    "list",
+    "cta",
+    "report",
+    "dashboard",
+    "sequence",
+    "chatflow",
+    "ads",
+    "crm",
+    "account",
+]
 ACTIONS = ["publish", "send", "create", "edit", "delete", "view", "export", "login"]
 
 

@@ -17,7 +17,7 @@ from accounts.models import (
     Partner,
     RelationshipEnd,
     Seat,
-)  # fmt: skip
+)
 from credits.engine import recompute_day
 from credits.models import Activity, CreditLine, Deal, EngineState
 
@@ -43,8 +43,10 @@ def snapshot() -> list[tuple]:
 def test_seed_scale_loads_the_requested_program_and_marks_it_stale() -> None:
     seed(end_date="2026-05-10")
     assert (Partner.objects.count(), Employee.objects.count(), ClientAccount.objects.count()) == (
-        5, 20, 40,
-    )  # fmt: skip
+        5,
+        20,
+        40,
+    )
     assert Activity.objects.count() == 2_000
     assert Assignment.objects.count() == Seat.objects.count() >= 40
     days = {d.isoformat() for d in Activity.objects.values_list("day", flat=True)}
@@ -64,8 +66,18 @@ def test_the_seeded_program_is_valid_for_the_engine() -> None:
 def test_the_same_seed_gives_the_same_program() -> None:
     seed(seed=7)
     first = snapshot()
-    for model in [Activity, Seat, Assignment, Deal, RelationshipEnd, ClientMRR, EmployeeSpell,
-                  Employee, ClientAccount, Partner]:  # fmt: skip
+    for model in [
+        Activity,
+        Seat,
+        Assignment,
+        Deal,
+        RelationshipEnd,
+        ClientMRR,
+        EmployeeSpell,
+        Employee,
+        ClientAccount,
+        Partner,
+    ]:
         model.objects.all().delete()
     seed(seed=7)
     assert snapshot() == first

@@ -12,8 +12,7 @@ from django.conf import settings
 from credits.models import CreditLine, DayResult, RecomputeRun
 from partnercredit.days import yesterday
 from tests.builders import act, give_access, make_client, make_employee, make_partner
-from tests.test_foundation import redis_url, require_redis
-from tests.workers import running_worker
+from tests.workers import redis_url, require_redis, running_worker
 
 
 @pytest.mark.celery_worker
