@@ -15,7 +15,6 @@ from django.urls import reverse
 
 from accounts.models import ClientAccount, Partner
 from partnercredit import csvsafe
-from tests.test_admin_scoping import World, build_world
 
 pytestmark = pytest.mark.django_db
 
@@ -31,11 +30,6 @@ HOSTILE = [
     "\n=1+1",
     " \n+1",
 ]
-
-
-@pytest.fixture
-def world(partner_a, partner_b) -> World:  # noqa: ANN001
-    return build_world(partner_a, partner_b)
 
 
 @pytest.mark.parametrize("text", HOSTILE)
@@ -54,9 +48,9 @@ def _command(*args: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(out.getvalue())))
 
 
-def test_the_command_line_exports_neutralise_keys(world) -> None:  # noqa: ANN001
-    Partner.objects.filter(pk=world.partner_a.pk).update(key="=SUM(9+9)")
-    ClientAccount.objects.filter(pk=world.client_a.pk).update(hub_id=" @SUM(A1)")
+def test_the_command_line_exports_neutralise_keys(two_partners) -> None:
+    Partner.objects.filter(pk=two_partners.partner_a.pk).update(key="=SUM(9+9)")
+    ClientAccount.objects.filter(pk=two_partners.client_a.pk).update(hub_id=" @SUM(A1)")
     lines = _command("export_credit_lines", "--date", "2026-01-05")
     keys = {(row[1], row[2]) for row in lines[1:]}
     assert ("'=SUM(9+9)", "' @SUM(A1)") in keys
@@ -65,8 +59,8 @@ def test_the_command_line_exports_neutralise_keys(world) -> None:  # noqa: ANN00
     assert not any(value.startswith(("=", "@", " @")) for row in lines + standings for value in row)
 
 
-def test_the_web_csv_neutralises_the_blank_space_variants(world, staff, client) -> None:  # noqa: ANN001
-    Partner.objects.filter(pk=world.partner_a.pk).update(name=" =HYPERLINK(1)")
+def test_the_web_csv_neutralises_the_blank_space_variants(two_partners, staff, client) -> None:
+    Partner.objects.filter(pk=two_partners.partner_a.pk).update(name=" =HYPERLINK(1)")
     client.force_login(staff)
     response = client.get(reverse("reports:standings_csv"), {"date": "2026-01-05"})
     rows = list(csv.reader(io.StringIO(response.content.decode())))
@@ -86,18 +80,18 @@ def test_the_web_csv_neutralises_the_blank_space_variants(world, staff, client) 
         "/reports/standings/?q=%00",
     ],
 )
-def test_hostile_keys_in_report_urls_are_never_a_500(url: str, world, staff, client) -> None:  # noqa: ANN001
+def test_hostile_keys_in_report_urls_are_never_a_500(url: str, two_partners, staff, client) -> None:
     client.force_login(staff)
     assert client.get(url).status_code in (200, 400, 404)
 
 
 @pytest.mark.parametrize("legacy", ["a/b", "70 01", "=SUM(1)", "x%2Fy"])
 def test_a_legacy_key_shows_on_the_pages_and_its_own_page_opens(
-    legacy: str, world, staff, client
+    legacy: str, two_partners, staff, client
 ):  # fmt: skip
     """A key stored before validation existed never makes a page answer 500."""
-    Partner.objects.filter(pk=world.partner_a.pk).update(key=legacy)
-    ClientAccount.objects.filter(pk=world.client_a.pk).update(hub_id=legacy)
+    Partner.objects.filter(pk=two_partners.partner_a.pk).update(key=legacy)
+    ClientAccount.objects.filter(pk=two_partners.client_a.pk).update(hub_id=legacy)
     client.force_login(staff)
     for url in (
         "/reports/standings/?date=2026-01-05",
