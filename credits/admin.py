@@ -14,7 +14,7 @@ from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.permissions import is_program_admin, is_program_staff
@@ -236,7 +236,7 @@ class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin)
         "chunks_total",
         "credit_lines",
         "partners",
-        "warnings",
+        "warning_text",
         "error",
         "requested_by",
         "created_at",
@@ -253,6 +253,13 @@ class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin)
     @admin.display(description="warnings")
     def warning_count(self, obj: RecomputeRun) -> int:
         return len(obj.warnings or [])
+
+    @admin.display(description="warnings")
+    def warning_text(self, obj: RecomputeRun) -> str:
+        """One readable line per warning, not the stored JSON list."""
+        if not obj.warnings:
+            return "None"
+        return format_html_join("", '<p class="run-warning">{}</p>', ((w,) for w in obj.warnings))
 
     def has_recompute_permission(self, request: HttpRequest) -> bool:
         return is_program_admin(request.user)
