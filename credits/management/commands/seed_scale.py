@@ -32,6 +32,7 @@ from accounts.models import (
     ClientMRR,
     Employee,
     EmployeeSpell,
+    PartnerSpell,
     Partner,
     RelationshipEnd,
     Seat,
@@ -174,6 +175,10 @@ def world_build(shape: Shape) -> World:
         if left:
             ends.append((p, None, left, RelationshipEnd.Reason.PARTNER_LEFT, "", left))
     world.tables[Partner] = (["id", "key", "name", "joined_at", "left_at"], partners)
+    world.tables[PartnerSpell] = (
+        ["id", "partner_id", "start", "end"],
+        [(p, p, joined_at, left) for p, _, _, joined_at, left in partners],
+    )
 
     employees, spells, staff_of = [], [], {p: [] for p in range(1, shape.partners + 1)}
     for e in range(1, shape.employees + 1):
