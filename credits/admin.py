@@ -192,7 +192,7 @@ class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin)
     list_select_related = ["requested_by"]
     change_form_template = "admin/credits/recomputerun/change_form.html"
     change_list_template = "admin/credits/recomputerun/change_list.html"
-    fields = [
+    fields: list[str] = [
         "day",
         "status",
         "progress_percent",
