@@ -5,4 +5,5 @@ from notifications import views
 app_name = "notifications"
 urlpatterns = [
     path("settings/", views.preferences, name="preferences"),
+    path("language/", views.language_switch, name="language"),
 ]

@@ -55,10 +55,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the browser's (or the language cookie), then a person's saved choice.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "partnercredit.middleware.refuse_nul_parameters",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "notifications.middleware.preferred_language",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -200,8 +203,12 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 NOTIFY_CREDIT_ENDING_DAYS = env.int("NOTIFY_CREDIT_ENDING_DAYS", default=14)
 
 # --- Languages (issue 15) ----------------------------------------------------------------------
+# English and Italian; each person's choice (their settings page) wins over the browser's.
+# The catalogue is locale/it/LC_MESSAGES/django.po, compiled by `make install`; dates and
+# numbers on pages follow the language (English days stay ISO), CSV exports never do.
 LANGUAGES = [("en", "English"), ("it", "Italiano")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["partnercredit.formats"]
 
 # --- Login throttling (django-axes) ---------------------------------------------------------
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)

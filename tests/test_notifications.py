@@ -361,7 +361,7 @@ def test_send_notifications_prints_one_line_per_e_mail_and_dry_run_sends_nothing
     assert lines == dry and len(lines) == 2 and len(mail.outbox) == 2
     recipient, kind, subject = lines[0].split("\t")
     assert (recipient, kind) == ("alice@example.com", "digest")
-    assert subject == "Weekly credit digest for Alpha Agency (03/31/2026)"
+    assert subject == "Weekly credit digest for Alpha Agency (2026-03-31)"
 
 
 def test_send_notifications_refuses_a_bad_date(db) -> None:
