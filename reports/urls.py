@@ -1,22 +1,9 @@
 from django.urls import path, register_converter
 
+from partnercredit.validators import KeyPathConverter
 from reports import views
 
-
-class KeyConverter:
-    """Partner keys and hub ids: printable, no slash. Anything else is a 404, not a lookup
-    (PostgreSQL refuses a NUL character in a text comparison)."""
-
-    regex = r"[^/\x00-\x1f]+"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
-
-register_converter(KeyConverter, "key")
+register_converter(KeyPathConverter, "key")
 
 app_name = "reports"
 urlpatterns = [

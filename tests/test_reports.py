@@ -294,7 +294,8 @@ def test_the_xlsx_download_has_the_filtered_rows_and_neutralised_formulas(world,
     sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 2
-    assert rows[1][1:3] == ("1001", "'@SUM(A1)")
+    assert rows[1][1:3] == ("1001", "@SUM(A1)")  # as typed: no visible apostrophe (issue 18)
+    assert sheet.cell(row=2, column=3).data_type == "s"  # text, never a formula
     assert rows[1][5] == 115
 
 
