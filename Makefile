@@ -10,7 +10,7 @@ MO := locale/it/LC_MESSAGES/django.mo
 ## The exact versions of requirements.lock (what CI tested), then the project itself.
 ## `pip check` fails when pyproject.toml needs something the lock lacks: run `make lock`.
 $(VENV)/.installed: pyproject.toml requirements.lock
-	python3 -m venv $(VENV)
+	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r requirements.lock
 	$(VENV)/bin/pip install -q --no-deps -e .
@@ -51,6 +51,7 @@ test: install-test
 lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 check: install
 	$(PY) manage.py makemigrations --check --dry-run
