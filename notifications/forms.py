@@ -2,6 +2,8 @@
 
 from django import forms
 from django.conf import settings
+from django.db import models
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from notifications.models import Kind, NotificationPreference
@@ -17,13 +19,18 @@ class PreferenceForm(forms.Form):
     )
 
     def __init__(
-        self, *args: object, kinds: list[str], preference: NotificationPreference, **kwargs: object
+        self,
+        data: QueryDict | None = None,
+        *,
+        kinds: list[str],
+        preference: NotificationPreference,
     ) -> None:
-        initial = {kind: preference.wants(kind) for kind in kinds}
+        initial: dict[str, object] = {kind: preference.wants(kind) for kind in kinds}
         initial["language"] = preference.language
-        super().__init__(*args, initial=initial, **kwargs)
+        super().__init__(data, initial=initial)
         for kind in kinds:
             field = NotificationPreference._meta.get_field(kind)
+            assert isinstance(field, models.BooleanField)
             self.fields[kind] = forms.BooleanField(
                 label=Kind(kind).label, required=False, help_text=field.help_text
             )

@@ -12,10 +12,11 @@ from django.views.i18n import set_language
 from notifications.forms import PreferenceForm
 from notifications.middleware import remember_language
 from notifications.services import available_kinds, preference_for, preference_update
+from partnercredit.http import SignedInRequest
 
 
 @login_required
-def preferences(request: HttpRequest) -> HttpResponse:
+def preferences(request: SignedInRequest) -> HttpResponse:
     kinds = available_kinds(user=request.user)
     preference = preference_for(user=request.user)
     form = PreferenceForm(request.POST or None, kinds=kinds, preference=preference)
