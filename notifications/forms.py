@@ -2,7 +2,6 @@
 
 from django import forms
 from django.conf import settings
-from django.db import models
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
@@ -19,19 +18,14 @@ class PreferenceForm(forms.Form):
     )
 
     def __init__(
-        self,
-        data: QueryDict | None = None,
-        *,
-        kinds: list[str],
-        preference: NotificationPreference,
+        self, data: QueryDict | None, *, kinds: list[str], preference: NotificationPreference
     ) -> None:
         initial: dict[str, object] = {kind: preference.wants(kind) for kind in kinds}
         initial["language"] = preference.language
         super().__init__(data, initial=initial)
         for kind in kinds:
             field = NotificationPreference._meta.get_field(kind)
-            assert isinstance(field, models.BooleanField)
             self.fields[kind] = forms.BooleanField(
-                label=Kind(kind).label, required=False, help_text=field.help_text
+                label=Kind(kind).label, required=False, help_text=getattr(field, "help_text", "")
             )
         self.kinds = kinds
