@@ -9,10 +9,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model, Q, QuerySet
 
+from accounts import rules
 from accounts.models import (
     Assignment,
     ClientAccount,
@@ -46,9 +46,8 @@ def partner_join(*, key: str, name: str = "", at: datetime, actor: Actor = None)
     partner = Partner.objects.filter(key=key).first()
     if partner is None:
         partner = Partner(key=key, name=name or key, joined_at=at)
-    elif partner.left_at is None:
-        raise ValidationError(f"Partner {key} is already in the program.")
     else:
+        rules.partner_may_join(key=key, in_program=partner.left_at is None)
         partner.left_at = None
         partner.joined_at = at
         partner.name = name or partner.name
@@ -59,8 +58,7 @@ def partner_join(*, key: str, name: str = "", at: datetime, actor: Actor = None)
 @transaction.atomic
 def partner_leave(*, partner: Partner, at: datetime, actor: Actor = None, note: str = "") -> None:
     """The partner leaves: every relationship ends at once and every employee is deactivated."""
-    if partner.left_at is not None:
-        raise ValidationError(f"Partner {partner.key} has already left the program.")
+    rules.partner_may_leave(key=partner.key, has_left=partner.left_at is not None)
     partner.left_at = at
     _save(partner, actor)
     for employee in partner.employees.filter(is_active=True):
@@ -89,11 +87,10 @@ def employee_add(
     at: datetime,
     actor: Actor = None,
 ) -> Employee:
-    if partner.left_at is not None:
-        raise ValidationError(f"Partner {partner.key} has left the program.")
+    rules.partner_in_program(key=partner.key, has_left=partner.left_at is not None)
     email = email.strip().lower()
-    if Employee.objects.filter(partner=partner, email=email).exists():
-        raise ValidationError(f"Employee {email} already exists in partner {partner.key}.")
+    exists = Employee.objects.filter(partner=partner, email=email).exists()
+    rules.employee_may_be_added(email=email, partner_key=partner.key, exists=exists)
     employee = Employee(
         partner=partner,
         email=email,
@@ -112,12 +109,10 @@ def employee_add(
 def employee_deactivate(*, employee: Employee, at: datetime, actor: Actor = None) -> Employee:
     """Delayed end (SPEC §3.4): their activities stop counting; relationships run out."""
     spell = employee.spells.filter(end__isnull=True).first()
-    if not employee.is_active or spell is None:
-        raise ValidationError(f"Employee {employee.email} is already deactivated.")
-    if at < spell.start:
-        raise ValidationError(
-            f"Employee {employee.email} cannot be deactivated before {spell.start}."
-        )
+    start = spell.start if spell is not None else None
+    rules.employee_may_deactivate(
+        email=employee.email, is_active=employee.is_active, spell_start=start, at=at
+    )
     spell.end = at
     spell.save(update_fields=["end"])
     employee.is_active = False
@@ -129,10 +124,13 @@ def employee_deactivate(*, employee: Employee, at: datetime, actor: Actor = None
 
 @transaction.atomic
 def employee_reactivate(*, employee: Employee, at: datetime, actor: Actor = None) -> Employee:
-    if employee.is_active:
-        raise ValidationError(f"Employee {employee.email} is already active.")
-    if employee.partner.left_at is not None:
-        raise ValidationError(f"Partner {employee.partner.key} has left the program.")
+    partner = employee.partner
+    rules.employee_may_reactivate(
+        email=employee.email,
+        is_active=employee.is_active,
+        partner_key=partner.key,
+        partner_left=partner.left_at is not None,
+    )
     EmployeeSpell.objects.create(employee=employee, start=at)
     employee.is_active = True
     employee.deactivated_at = None
@@ -152,8 +150,8 @@ def client_add(
     at: datetime,
     actor: Actor = None,
 ) -> ClientAccount:
-    if ClientAccount.objects.filter(hub_id=hub_id).exists():
-        raise ValidationError(f"Client account {hub_id} already exists.")
+    exists = ClientAccount.objects.filter(hub_id=hub_id).exists()
+    rules.client_may_be_added(hub_id=hub_id, exists=exists)
     client = ClientAccount(hub_id=hub_id, name=name, country=country.upper(), currency=currency)
     client.full_clean()
     _save(client, actor)
@@ -170,8 +168,7 @@ def client_mrr_change(
     at: datetime,
     actor: Actor = None,
 ) -> ClientMRR:
-    if amount < 0:
-        raise ValidationError(f"MRR of client {client.hub_id} cannot be negative ({amount}).")
+    rules.mrr_may_be(hub_id=client.hub_id, amount=amount)
     currency = (currency or client.currency).upper()
     if currency != client.currency:
         client.currency = currency
@@ -194,10 +191,12 @@ def _overlapping(
 
 def _open(model: type[Assignment] | type[Seat], employee: Employee, client: ClientAccount,
           at: datetime, actor: Actor, what: str) -> Assignment | Seat:  # fmt: skip
-    if employee.partner.left_at is not None:
-        raise ValidationError(f"Partner {employee.partner.key} has left the program.")
-    if _overlapping(model, employee, client, at):
-        raise ValidationError(f"{employee.email} already {what} {client.hub_id}.")
+    partner = employee.partner
+    rules.partner_in_program(key=partner.key, has_left=partner.left_at is not None)
+    overlapping = _overlapping(model, employee, client, at)
+    rules.access_may_open(
+        email=employee.email, hub_id=client.hub_id, what=what, overlapping=overlapping
+    )
     row = model(employee=employee, client=client, start=at)
     _save(row, actor)
     _changed(at)
@@ -207,10 +206,9 @@ def _open(model: type[Assignment] | type[Seat], employee: Employee, client: Clie
 def _close(model: type[Assignment] | type[Seat], employee: Employee, client: ClientAccount,
            at: datetime, actor: Actor, what: str) -> Assignment | Seat:  # fmt: skip
     row = model.objects.filter(employee=employee, client=client, end__isnull=True).first()
-    if row is None:
-        raise ValidationError(f"{employee.email} is not {what} {client.hub_id}.")
-    if at < row.start:
-        raise ValidationError(f"{employee.email} cannot lose access before {row.start}.")
+    start = row.start if row is not None else None
+    rules.access_may_close(email=employee.email, hub_id=client.hub_id, what=what, start=start)
+    rules.access_may_end(email=employee.email, start=row.start, at=at)
     row.end = at
     row.ended_by = actor
     _save(row, actor)
@@ -270,8 +268,7 @@ def _end_relationship(
     """End every open access row in `rows` at `at`, and record the immediate end."""
     ended = 0
     for row in rows.filter(end__isnull=True).select_related("employee"):
-        if at < row.start:
-            raise ValidationError(f"{row.employee.email} cannot lose access before {row.start}.")
+        rules.access_may_end(email=row.employee.email, start=row.start, at=at)
         row.end = at
         row.ended_by = actor
         _save(row, actor)
