@@ -9,10 +9,11 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import BinaryIO
 
+from credits.importing import messages
 from partnercredit.iso import COUNTRIES, CURRENCIES
 
 COLUMNS = (
@@ -56,7 +57,11 @@ KINDS = ("sourced", "assisted")
 MAX_LINE_BYTES = 1 << 20
 csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
 
-_AMOUNT = re.compile(r"-?\d{1,15}(?:\.\d{1,2})?")
+_AMOUNT = re.compile(r"-?\d{1,15}(?:\.\d{1,2})?", re.ASCII)  # ASCII: no full-width digits
+MOMENT_FORM = "YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][±HH:MM]"
+MOMENT = re.compile(
+    r"\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d{1,6})?)?(?:Z|[+-]\d\d:?\d\d)?)?", re.ASCII
+)
 
 
 class RowError(Exception):
@@ -153,6 +158,18 @@ class Lines:
         self.bad[number] = RowError(column, reason)
 
 
+@dataclass(slots=True)
+class EventRow:
+    """A checked non-activity row: its moment, event, values (stripped, normalised) and ref."""
+
+    line: int
+    at: datetime
+    event: str
+    values: dict[str, str]
+    amount: Decimal | None
+    ref: str
+
+
 @dataclass
 class Header:
     index: dict[str, int]
@@ -207,12 +224,33 @@ def header_read(fields: list[str] | RowError | None) -> Header:
 
 
 def at_parse(text: str, tz: tzinfo) -> datetime:
-    """ISO date or datetime; naive means program time (what make_aware does for zoneinfo)."""
+    """ISO calendar date or datetime; naive means program time (what make_aware does for zoneinfo).
+
+    Only the calendar form `YYYY-MM-DD[THH:MM[:SS[.ffffff]]][Z|±HH:MM]` (a week date such as
+    `2026-W47-1` is refused), and only moments that exist in UTC and in program time.
+    """
+    value = _moment_read(text)
+    aware = value.replace(tzinfo=tz) if value.tzinfo is None else value
+    in_range(aware, tz, text)
+    return aware
+
+
+def _moment_read(text: str) -> datetime:
+    if not MOMENT.fullmatch(text):
+        raise RowError("at", messages.bad_moment(text, f"expected {MOMENT_FORM}"))
     try:
-        value = datetime.fromisoformat(text)
+        return datetime.fromisoformat(text)
     except ValueError as exc:
-        raise RowError("at", f"{text!r} is not a valid ISO date or datetime ({exc})") from None
-    return value.replace(tzinfo=tz) if value.tzinfo is None else value
+        raise RowError("at", messages.bad_moment(text, str(exc))) from None
+
+
+def in_range(aware: datetime, tz: tzinfo, text: str) -> datetime:
+    """`aware` in program time; a RowError when it or its UTC form is beyond year 9999."""
+    try:
+        aware.astimezone(UTC)
+        return aware.astimezone(tz)
+    except OverflowError:
+        raise RowError("at", messages.bad_moment(text, "out of range")) from None
 
 
 def amount_parse(text: str, column: str = "amount") -> Decimal:
@@ -249,7 +287,7 @@ def choice_parse(text: str, column: str, choices: tuple[str, ...]) -> str:
 
 def text_check(value: str, column: str, max_length: int) -> str:
     if len(value) > max_length:
-        raise RowError(column, f"longer than {max_length} characters")
+        raise RowError(column, messages.too_long(max_length))
     if "\x00" in value:
-        raise RowError(column, "contains a NUL character")
+        raise RowError(column, messages.NUL)
     return value

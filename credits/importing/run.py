@@ -10,10 +10,14 @@ from django.utils import timezone
 
 from accounts.models import Partner
 from accounts.services import Actor
+from credits.importing import messages
 from credits.importing.activities import activities_import
-from credits.importing.events import EventRow, event_read, events_apply
-from credits.importing.reading import NEEDS, FileError, RowError, header_read, rows
+from credits.importing.activity_check import Context
+from credits.importing.events import event_read, events_apply
+from credits.importing.reading import NEEDS, EventRow, FileError, RowError, header_read, rows
 from credits.importing.report import ErrorSink, ImportReport, Progress
+from credits.staleness import mark_stale
+from partnercredit.days import program_day
 
 
 class _RollBack(Exception):
@@ -76,24 +80,16 @@ def _run(
     event_refs: dict[str, int] = {}
     for row in events:
         if row.ref and row.ref in event_refs:
-            report.reject(
-                row.line,
-                "ref",
-                f"{row.ref!r} is also used on line {event_refs[row.ref]} of this file",
-            )
+            report.reject(row.line, "ref", messages.repeated_ref(row.ref, event_refs[row.ref]))
         elif row.ref:
             event_refs[row.ref] = row.line
-    events_apply(events, report, actor)
+    first = events_apply(events, report, actor)
     raw.seek(0)
-    activities_import(
-        raw,
-        report,
-        tz=tz,
-        write=skip_invalid or not report.rejected,
-        only_partner=only_partner,
-        event_refs=event_refs,
-        progress=progress,
-    )
+    context = Context(tz=tz, only_partner=only_partner, event_refs=event_refs, progress=progress)
+    first_day = activities_import(raw, report, context, write=skip_invalid or not report.rejected)
+    days = [day for day in (first and program_day(first), first_day) if day is not None]
+    if days:
+        mark_stale(since=min(days))
 
 
 def _first_pass(raw, report, tz, only_partner, progress) -> list[EventRow]:  # noqa: ANN001
@@ -109,16 +105,16 @@ def _first_pass(raw, report, tz, only_partner, progress) -> list[EventRow]:  # n
             report.reject(line, fields.column, fields.reason)
             continue
         if len(fields) != header.width:
-            report.reject(line, "row", f"has {len(fields)} fields; the header has {header.width}")
+            report.reject(line, "row", messages.width(len(fields), header.width))
             continue
         event = fields[header.index["event"]].strip()
         if event == "activity":
             continue
         try:
             if event not in NEEDS:
-                raise RowError("event", f"unknown event {event!r}" if event else "required")
+                raise RowError("event", messages.unknown_event(event) if event else "required")
             if only_partner is not None:
-                raise RowError("event", f"{event}: a partner admin may import only activity rows")
+                raise RowError("event", messages.activities_only(event))
             events.append(event_read(line, event, fields, header, tz))
         except RowError as exc:
             report.reject(line, exc.column, exc.reason)
