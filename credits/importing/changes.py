@@ -2,8 +2,8 @@
 
 One function per event, each the in-memory twin of its service in `accounts.services`: the
 same checks (`accounts.rules`, so the same refusals), the same rows created or changed, the same
-history, through the `Journal`. Every check runs before the first change, so a refused row
-leaves the world as it was (the services get that from a savepoint).
+history, through the `Journal`. Every check of a row runs before its first change, so a refused
+row leaves the world as it was (the services get that from a savepoint).
 """
 
 from collections.abc import Callable
@@ -21,24 +21,21 @@ from accounts.models import (
     RelationshipEnd,
     Seat,
 )
-from accounts.services import Actor
 from credits.importing import messages
 from credits.importing.journal import Journal
 from credits.importing.reading import EventRow, RowError
-from credits.importing.world import Access, World
+from credits.importing.rows import clean, new_row
+from credits.importing.world import Access, EmployeeKey, Row, World
 from credits.models import Deal
 from partnercredit.days import program_day
-
-Values = dict[str, str]
 
 
 @dataclass
 class Changes:
-    """The world an import changes, the journal of its writes, and who acts."""
+    """The world an import changes, and the journal of its writes."""
 
     world: World
     journal: Journal
-    actor: Actor
 
     def apply(self, row: EventRow) -> None:
         """Apply one checked row; raises RowError or ValidationError (nothing changed then)."""
@@ -46,184 +43,162 @@ class Changes:
 
     # Look-ups, as the event rows name their rows.
 
-    def partner(self, values: Values) -> Partner:
-        partner = self.world.partners.get(values["partner"])
+    def partner(self, row: EventRow) -> Row:
+        partner = self.world.partners.get(row.values["partner"])
         if partner is None:
-            raise RowError("partner", messages.unknown_partner(values["partner"]))
+            raise RowError("partner", messages.unknown_partner(row.values["partner"]))
         return partner
 
-    def employee(self, values: Values) -> Employee:
-        partner = self.partner(values)
-        employee = self.world.employees.get((partner.key, values["employee"]))
+    def employee(self, row: EventRow) -> tuple[Row, EmployeeKey]:
+        key = (self.partner(row).key, row.values["employee"])
+        employee = self.world.employees.get(key)
         if employee is None:
-            raise RowError("employee", messages.unknown_employee(values["employee"], partner.key))
-        return employee
+            raise RowError("employee", messages.unknown_employee(key[1], key[0]))
+        return employee, key
 
-    def client(self, values: Values) -> ClientAccount:
-        client = self.world.clients.get(values["client"])
+    def client(self, row: EventRow) -> Row:
+        client = self.world.clients.get(row.values["client"])
         if client is None:
-            raise RowError("client", messages.unknown_client(values["client"]))
+            raise RowError("client", messages.unknown_client(row.values["client"]))
         return client
 
     # Changes shared by several events.
 
-    def set(self, obj: object, **fields: object) -> None:
+    def set(self, record: Row, **fields: object) -> None:
         for name, value in fields.items():
-            setattr(obj, name, value)
-        self.journal.change(obj, *fields)
+            setattr(record, name, value)
+        self.journal.change(record, *fields)
 
-    def deactivate(self, employee: Employee, at: datetime) -> None:
+    def deactivate(self, employee: Row, key: EmployeeKey, at: datetime) -> None:
         """Checked before: the employee is active, with an open spell started by `at`."""
-        spell = self.world.spells.pop((employee.partner.key, employee.email))
-        spell.end = at
-        self.journal.change(spell, "end")
+        self.set(self.world.spells.pop(key), end=at)
         self.set(employee, is_active=False, deactivated_at=at)
 
-    def end_access(self, row: Assignment | Seat, at: datetime) -> None:
-        employee = row.employee
-        del self.world.open[(type(row), employee.partner.key, row.client.hub_id)][employee.email]
-        self.set(row, end=at, ended_by=self.actor)
+    def end_access(self, model: Access, key: EmployeeKey, hub_id: str, at: datetime) -> None:
+        record = self.world.open[(model, key[0], hub_id)].pop(key[1])
+        self.set(record, end=at, ended_by_id=self.journal.actor_id)
 
-    def relationship_end(self, partner: Partner, client: ClientAccount | None, at: datetime,
-                         reason: str) -> None:  # fmt: skip
-        end = RelationshipEnd(partner=partner, client=client, at=at, reason=reason,
-                              note="", actor=self.actor)  # fmt: skip
-        self.journal.add(end)
+    def relationship_end(self, partner: Row, client: Row | None, at: datetime, reason: str) -> None:
+        self.journal.add(new_row(RelationshipEnd, partner_id=partner.id, at=at, reason=reason,
+                                 client_id=client and client.id, actor_id=self.journal.actor_id))  # fmt: skip
+
+    def may_deactivate(self, employee: Row, key: EmployeeKey, at: datetime) -> None:
+        spell = self.world.spells.get(key)
+        start = spell.start if spell is not None else None
+        rules.employee_may_deactivate(email=employee.email, is_active=employee.is_active,
+                                      spell_start=start, at=at)  # fmt: skip
+
+    def spell_open(self, employee: Row, key: EmployeeKey, at: datetime) -> None:
+        spell = new_row(EmployeeSpell, employee_id=employee.id, start=at)
+        self.world.spells[key] = spell
+        self.journal.add(spell)
 
 
 def partner_joined(changes: Changes, row: EventRow) -> None:
-    values, at = row.values, row.at
-    key, name = values["partner"], values.get("name", "")
+    key, name = row.values["partner"], row.values.get("name", "")
     partner = changes.world.partners.get(key)
     if partner is None:
-        partner = Partner(key=key, name=name or key, joined_at=at)
-        changes.world.partners[key] = partner
+        partner = new_row(Partner, key=key, name=name or key, joined_at=row.at)
         changes.journal.add(partner)
+        changes.world.partner_put(partner)
         return
     rules.partner_may_join(key=key, in_program=partner.left_at is None)
-    changes.set(partner, left_at=None, joined_at=at, name=name or partner.name)
+    changes.set(partner, left_at=None, joined_at=row.at, name=name or partner.name)
 
 
 def partner_left(changes: Changes, row: EventRow) -> None:
-    values, at = row.values, row.at
-    partner = changes.partner(values)
+    """Every relationship ends at once and every employee is deactivated."""
+    partner, at = changes.partner(row), row.at
     rules.partner_may_leave(key=partner.key, has_left=partner.left_at is not None)
     leaving = [e for e in changes.world.staff[partner.key] if e.is_active]
     for employee in leaving:
-        _may_deactivate(changes, employee, at)
+        changes.may_deactivate(employee, (partner.key, employee.email), at)
     changes.set(partner, left_at=at)
     for employee in leaving:
-        changes.deactivate(employee, at)
+        changes.deactivate(employee, (partner.key, employee.email), at)
     changes.relationship_end(partner, None, at, RelationshipEnd.Reason.PARTNER_LEFT)
 
 
-def _may_deactivate(changes: Changes, employee: Employee, at: datetime) -> None:
-    spell = changes.world.spells.get((employee.partner.key, employee.email))
-    start = spell.start if spell is not None else None
-    rules.employee_may_deactivate(
-        email=employee.email, is_active=employee.is_active, spell_start=start, at=at
-    )
-
-
 def employee_added(changes: Changes, row: EventRow) -> None:
-    values, at = row.values, row.at
-    partner = changes.partner(values)
+    partner, values = changes.partner(row), row.values
     rules.partner_in_program(key=partner.key, has_left=partner.left_at is not None)
-    email, role = values["employee"], values.get("role", "employee")
-    exists = (partner.key, email) in changes.world.employees
-    rules.employee_may_be_added(email=email, partner_key=partner.key, exists=exists)
-    employee = Employee(
-        partner=partner,
-        email=email,
-        name=values.get("name", ""),
-        role=Employee.Role.EMPLOYEE if role == "client_access_manager" else role,
-        is_client_access_manager=role == "client_access_manager",
-    )
-    employee.full_clean(exclude=["user", "partner"], validate_unique=False,
-                        validate_constraints=False)  # fmt: skip
-    changes.world.employee_put(employee)
+    key, role = (partner.key, values["employee"]), values.get("role", "employee")
+    rules.employee_may_be_added(email=key[1], partner_key=key[0],
+                                exists=key in changes.world.employees)  # fmt: skip
+    employee = new_row(Employee, partner_id=partner.id, email=key[1], name=values.get("name", ""),
+                       role=Employee.Role.EMPLOYEE if role == "client_access_manager" else role,
+                       is_client_access_manager=role == "client_access_manager")  # fmt: skip
+    clean(employee)
     changes.journal.add(employee)
-    spell = EmployeeSpell(employee=employee, start=at)
-    changes.world.spells[(partner.key, email)] = spell
-    changes.journal.add(spell)
+    changes.world.employee_put(employee)
+    changes.spell_open(employee, key, row.at)
 
 
 def employee_deactivated(changes: Changes, row: EventRow) -> None:
-    values, at = row.values, row.at
-    employee = changes.employee(values)
-    _may_deactivate(changes, employee, at)
-    changes.deactivate(employee, at)
+    """Delayed end (SPEC §3.4): their activities stop counting; relationships run out."""
+    employee, key = changes.employee(row)
+    changes.may_deactivate(employee, key, row.at)
+    changes.deactivate(employee, key, row.at)
 
 
 def employee_reactivated(changes: Changes, row: EventRow) -> None:
-    values, at = row.values, row.at
-    employee = changes.employee(values)
-    partner = employee.partner
+    employee, key = changes.employee(row)
+    partner = changes.world.partners[key[0]]
     rules.employee_may_reactivate(email=employee.email, is_active=employee.is_active,
                                   partner_key=partner.key,
                                   partner_left=partner.left_at is not None)  # fmt: skip
-    spell = EmployeeSpell(employee=employee, start=at)
-    changes.world.spells[(partner.key, employee.email)] = spell
-    changes.journal.add(spell)
+    changes.spell_open(employee, key, row.at)
     changes.set(employee, is_active=True, deactivated_at=None)
 
 
 def client_added(changes: Changes, row: EventRow) -> None:
-    values = row.values
-    hub_id = values["client"]
+    values, hub_id = row.values, row.values["client"]
     rules.client_may_be_added(hub_id=hub_id, exists=hub_id in changes.world.clients)
-    client = ClientAccount(hub_id=hub_id, name=values["name"], country=values["country"],
-                           currency=values["currency"])  # fmt: skip
-    client.full_clean(validate_unique=False)
-    changes.world.clients[hub_id] = client
+    client = new_row(ClientAccount, hub_id=hub_id, name=values["name"],
+                     country=values["country"], currency=values["currency"])  # fmt: skip
+    clean(client)
     changes.journal.add(client)
+    changes.world.clients[hub_id] = client
     _mrr(changes, client, row)
 
 
 def mrr_changed(changes: Changes, row: EventRow) -> None:
-    _mrr(changes, changes.client(row.values), row)
+    _mrr(changes, changes.client(row), row)
 
 
-def _mrr(changes: Changes, client: ClientAccount, row: EventRow) -> None:
-    values, at = row.values, row.at
-    amount = row.amount
-    rules.mrr_may_be(hub_id=client.hub_id, amount=amount)
-    currency = values.get("currency") or client.currency
+def _mrr(changes: Changes, client: Row, row: EventRow) -> None:
+    rules.mrr_may_be(hub_id=client.hub_id, amount=row.amount)
+    currency = row.values.get("currency") or client.currency
     if currency != client.currency:
         changes.set(client, currency=currency)
-    changes.journal.add(ClientMRR(client=client, effective_at=at, amount=amount,
-                                  currency=currency))  # fmt: skip
+    changes.journal.add(new_row(ClientMRR, client_id=client.id, effective_at=row.at,
+                                amount=row.amount, currency=currency))  # fmt: skip
 
 
-def _opener(model: Access, what: str) -> Callable:
+def _opener(model: Access, what: str) -> Callable[[Changes, EventRow], None]:
     def open_access(changes: Changes, row: EventRow) -> None:
-        values, at = row.values, row.at
-        employee, client = changes.employee(values), changes.client(values)
-        partner = employee.partner
+        (employee, key), client = changes.employee(row), changes.client(row)
+        partner = changes.world.partners[key[0]]
         rules.partner_in_program(key=partner.key, has_left=partner.left_at is not None)
-        overlapping = changes.world.overlapping(model, employee, client.hub_id, at)
-        rules.access_may_open(email=employee.email, hub_id=client.hub_id, what=what,
+        overlapping = changes.world.overlapping(model, key, client.hub_id, row.at)
+        rules.access_may_open(email=key[1], hub_id=client.hub_id, what=what,
                               overlapping=overlapping)  # fmt: skip
-        row = model(employee=employee, client=client, start=at)
-        changes.world.open[(model, partner.key, client.hub_id)][employee.email] = row
-        changes.journal.add(row)
+        access = new_row(model, employee_id=employee.id, client_id=client.id, start=row.at)
+        changes.journal.add(access)
+        changes.world.open[(model, key[0], client.hub_id)][key[1]] = access
 
     return open_access
 
 
-def _closer(model: Access, what: str) -> Callable:
-    def close_access(changes: Changes, row: EventRow) -> Access:
-        values, at = row.values, row.at
-        employee, client = changes.employee(values), changes.client(values)
-        row = changes.world.open.get((model, employee.partner.key, client.hub_id), {}).get(
-            employee.email
-        )
-        start = row.start if row is not None else None
-        rules.access_may_close(email=employee.email, hub_id=client.hub_id, what=what,
-                               start=start)  # fmt: skip
-        rules.access_may_end(email=employee.email, start=row.start, at=at)
-        changes.end_access(row, at)
-        return row
+def _closer(model: Access, what: str) -> Callable[[Changes, EventRow], tuple]:
+    def close_access(changes: Changes, row: EventRow) -> tuple[EmployeeKey, Row]:
+        (_employee, key), client = changes.employee(row), changes.client(row)
+        access = changes.world.open.get((model, key[0], client.hub_id), {}).get(key[1])
+        start = access.start if access is not None else None
+        rules.access_may_close(email=key[1], hub_id=client.hub_id, what=what, start=start)
+        rules.access_may_end(email=key[1], start=start, at=row.at)
+        changes.end_access(model, key, client.hub_id, row.at)
+        return key, client
 
     return close_access
 
@@ -233,35 +208,33 @@ _seat_close = _closer(Seat, "seated in")
 
 def seat_removed(changes: Changes, row: EventRow) -> None:
     """Removing the partner's last seat in the client ends credit at once."""
-    seat = _seat_close(changes, row)
-    partner, client = seat.employee.partner, seat.client
-    if not changes.world.open.get((Seat, partner.key, client.hub_id)):
+    key, client = _seat_close(changes, row)
+    if not changes.world.open.get((Seat, key[0], client.hub_id)):
+        partner = changes.world.partners[key[0]]
         changes.relationship_end(partner, client, row.at, RelationshipEnd.Reason.LAST_SEAT_REMOVED)
 
 
-def _ender(model: Access, reason: str) -> Callable:
+def _ender(model: Access, reason: str) -> Callable[[Changes, EventRow], None]:
     """End every open row of `model` of the partner in the client, and record the end."""
 
     def end_relationship(changes: Changes, row: EventRow) -> None:
-        values, at = row.values, row.at
-        partner, client = changes.partner(values), changes.client(values)
-        rows = list(changes.world.open.get((model, partner.key, client.hub_id), {}).values())
-        for row in rows:
-            rules.access_may_end(email=row.employee.email, start=row.start, at=at)
-        for row in rows:
-            changes.end_access(row, at)
-        changes.relationship_end(partner, client, at, reason)
+        partner, client = changes.partner(row), changes.client(row)
+        emails = list(changes.world.open.get((model, partner.key, client.hub_id), {}).items())
+        for email, access in emails:
+            rules.access_may_end(email=email, start=access.start, at=row.at)
+        for email, _access in emails:
+            changes.end_access(model, (partner.key, email), client.hub_id, row.at)
+        changes.relationship_end(partner, client, row.at, reason)
 
     return end_relationship
 
 
 def deal_closed(changes: Changes, row: EventRow) -> None:
-    values, at = row.values, row.at
-    deal = Deal(partner=changes.partner(values), client=changes.client(values),
-                closed_on=program_day(at), amount=row.amount,
-                currency=values["currency"], kind=values["kind"], ref=row.ref)  # fmt: skip
-    deal.full_clean(exclude=["partner", "client"], validate_unique=False,
-                    validate_constraints=False)  # fmt: skip
+    """A closed deal; it earns sold points for the sold-credit window (SPEC §3.8)."""
+    deal = new_row(Deal, partner_id=changes.partner(row).id, client_id=changes.client(row).id,
+                   closed_on=program_day(row.at), amount=row.amount,
+                   currency=row.values["currency"], kind=row.values["kind"], ref=row.ref)  # fmt: skip
+    clean(deal)
     changes.journal.add(deal)
 
 

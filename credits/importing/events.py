@@ -6,9 +6,11 @@ history, and the fingerprints that make a re-import skip it, are written togethe
 (`Journal`). A refused row changes nothing: every check of a row runs before its first change.
 """
 
+import uuid
 from datetime import datetime, tzinfo
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone
 
 from accounts.services import Actor
@@ -37,6 +39,7 @@ from credits.services import fingerprint
 # Columns that make up a row's identity when it has no ref, in this order.
 IDENTITY = ("partner", "employee", "client", "name", "role", "country", "currency", "amount",
             "kind")  # fmt: skip
+WRITE_EVERY = 50_000  # rows applied between two bulk writes
 # The longest partner key, hub id and e-mail (the model fields).
 SIZES = (("partner", 32), ("client", 32), ("employee", 254))
 PARSERS = {
@@ -48,10 +51,17 @@ PARSERS = {
 }
 
 
-def identity(row: EventRow) -> str:
-    """The fingerprint (hex) of a row: its ref, or its normalised content."""
-    content = [row.event, timezone.localtime(row.at).isoformat()]
-    content += [row.values.get(column, "") for column in IDENTITY]
+def identity(row: EventRow, moments: dict | None = None) -> str:
+    """The fingerprint (hex) of a row: its ref, or its normalised content.
+
+    `moments`: program-time ISO texts already computed, by moment (rows share few moments).
+    """
+    moment = moments.get(row.at) if moments is not None else None
+    if moment is None:
+        moment = timezone.localtime(row.at).isoformat()
+        if moments is not None:
+            moments[row.at] = moment
+    content = [row.event, moment, *[row.values.get(column, "") for column in IDENTITY]]
     return fingerprint(row.ref, content).hex
 
 
@@ -83,26 +93,30 @@ def events_apply(rows: list[EventRow], report: ImportReport, actor: Actor) -> da
     """Apply the rows in (at, file order) and write what they changed; the first moment applied.
 
     A row whose fingerprint was imported before (or applied earlier in this file) is a
-    duplicate; a refused row is reported and changes nothing.
+    duplicate; a refused row is reported and changes nothing. `rows` is emptied as it goes, and
+    the journal written every `WRITE_EVERY` rows, so memory holds the world, not the file.
     """
-    rows.sort(key=lambda row: (row.at, row.line))
-    keys = [identity(row) for row in rows]
+    rows.sort(key=lambda row: (row.at, row.line), reverse=True)  # popped from the end
+    moments: dict = {}
+    keys = [identity(row, moments) for row in rows]
     done = _imported(keys)
     world = World.load(
         partners={row.values["partner"] for row in rows if "partner" in row.values},
         clients={row.values["client"] for row in rows if "client" in row.values},
-        since=rows[0].at if rows else None,
+        since=rows[-1].at if rows else None,
     )
     journal = Journal(actor=actor, now=timezone.now())
-    changes, first = Changes(world=world, journal=journal, actor=actor), None
-    for row, key in zip(rows, keys, strict=True):
+    changes, first = Changes(world=world, journal=journal), None
+    while rows:
+        row, key = rows.pop(), keys.pop()
         if key in done:
             report.duplicates += 1
         elif _applied(changes, row, report):
             done.add(key)
-            journal.add(ImportedEvent(fingerprint=key, event=row.event, at=row.at))
+            journal.event_imported(key, row.event, row.at)
             first = first or row.at
-    journal.write()
+        if len(rows) % WRITE_EVERY == 0:
+            journal.write()
     return first
 
 
@@ -122,12 +136,19 @@ def _applied(changes: Changes, row: EventRow, report: ImportReport) -> bool:
 def _imported(keys: list[str]) -> set[str]:
     """The fingerprints among `keys` that were imported before."""
     found: set[str] = set()
-    for start in range(0, len(keys), 5000):
-        chunk = keys[start : start + 5000]
-        found.update(
-            key.hex
-            for key in ImportedEvent.objects.filter(fingerprint__in=chunk).values_list(
-                "fingerprint", flat=True
-            )
-        )
+    if not keys or not ImportedEvent.objects.exists():
+        return found
+    table = ImportedEvent._meta.db_table
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), 10_000):
+            chunk = keys[start : start + 10_000]
+            if connection.vendor == "postgresql":
+                sql = f"SELECT fingerprint::text FROM {table} WHERE fingerprint = ANY(%s::uuid[])"
+                cursor.execute(sql, [chunk])
+            else:
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT fingerprint FROM {table} WHERE fingerprint IN ({marks})", chunk
+                )
+            found.update(uuid.UUID(value).hex for (value,) in cursor.fetchall())
     return found
