@@ -5,20 +5,38 @@ interval [start, end), so the state at any past moment can be recovered — the 
 recomputes past days. Rows with history are ended or deactivated, never deleted.
 """
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from simple_history.models import HistoricalRecords
 
+from partnercredit.days import day_end
 from partnercredit.fields import Hundredths
+from partnercredit.validators import validate_amount, validate_key
+
+
+class PartnerQuerySet(models.QuerySet["Partner"]):
+    def in_program(self, day: date) -> "PartnerQuerySet":
+        """Partners in the program at the end of `day`: a membership spell covers it (SPEC §3.3)."""
+        end = day_end(day)
+        spells = PartnerSpell.objects.filter(partner=OuterRef("pk"), start__lt=end).filter(
+            Q(end__isnull=True) | Q(end__gte=end)
+        )
+        return self.filter(Exists(spells))
 
 
 class Partner(models.Model):
+    """A Solutions Partner. `joined_at`/`left_at` describe the latest membership spell."""
+
     key = models.CharField("partner key", max_length=32, unique=True, help_text="Partner portal id")
     name = models.CharField(max_length=200, blank=True)
     joined_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
+
+    objects = PartnerQuerySet.as_manager()
 
     class Meta:
         ordering = ["key"]
@@ -26,9 +44,27 @@ class Partner(models.Model):
     def __str__(self) -> str:
         return f"{self.name or self.key} ({self.key})"
 
+    def clean(self) -> None:
+        validate_key(self.key, "Partner key")
+
     @property
     def is_active(self) -> bool:
         return self.left_at is None
+
+
+class PartnerSpell(models.Model):
+    """An interval during which the partner was in the program: leaving ends it, rejoining
+    opens another, so days before a partner left keep their results."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="spells")
+    start = models.DateTimeField()
+    end = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["partner", "start"])]
+
+    def __str__(self) -> str:
+        return f"{self.partner} in the program {self.start:%Y-%m-%d}–{self.end or ''}"
 
 
 class Employee(models.Model):
@@ -92,6 +128,9 @@ class ClientAccount(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.hub_id})"
 
+    def clean(self) -> None:
+        validate_key(self.hub_id, "Hub id")
+
 
 class ClientMRR(models.Model):
     """The client's subscription MRR from `effective_at` until the next change."""
@@ -113,6 +152,10 @@ class ClientMRR(models.Model):
         return (
             f"{self.client.hub_id}: {self.currency} {self.amount} from {self.effective_at:%Y-%m-%d}"
         )
+
+    def clean(self) -> None:
+        if self.amount is not None:
+            validate_amount(self.amount, "MRR")
 
 
 class AccessInterval(models.Model):
@@ -203,3 +246,44 @@ class RelationshipEnd(models.Model):
     def __str__(self) -> str:
         target = self.client.hub_id if self.client_id else "all clients"
         return f"{self.partner.key} / {target}: {self.get_reason_display()} on {self.at:%Y-%m-%d}"
+
+
+class AccessRequest(models.Model):
+    """A partner asks program staff for access to a client it has no access to yet (SPEC §1).
+
+    `hub_id` is what the partner typed; whether such a client exists is only shown to staff.
+    An approved request lets the partner's admins add assignments and seats in the client.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REFUSED = "refused", "Refused"
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="access_requests")
+    hub_id = models.CharField("hub id", max_length=32)
+    note = models.TextField(blank=True, help_text="Why the partner needs access.")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-requested_at"]
+        indexes = [models.Index(fields=["partner", "status", "hub_id"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "hub_id"],
+                condition=Q(status="pending"),
+                name="one_pending_access_request",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner.key} asks for {self.hub_id} ({self.get_status_display()})"

@@ -6,20 +6,23 @@ Each raises ValidationError.
 """
 
 from datetime import datetime
-from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
 
-def partner_may_join(*, key: str, in_program: bool) -> None:
-    """A partner joins once; it may rejoin only after leaving."""
-    if in_program:
+def partner_may_join(*, key: str, left_at: datetime | None, at: datetime) -> None:
+    """A known partner (`left_at`: None while in the program) may rejoin only after it left."""
+    if left_at is None:
         raise ValidationError(f"Partner {key} is already in the program.")
+    if at < left_at:
+        raise ValidationError(f"Partner {key} cannot rejoin before it left ({left_at}).")
 
 
-def partner_may_leave(*, key: str, has_left: bool) -> None:
+def partner_may_leave(*, key: str, has_left: bool, joined_at: datetime, at: datetime) -> None:
     if has_left:
         raise ValidationError(f"Partner {key} has already left the program.")
+    if at < joined_at:
+        raise ValidationError(f"Partner {key} cannot leave before it joined.")
 
 
 def partner_in_program(*, key: str, has_left: bool) -> None:
@@ -56,11 +59,6 @@ def client_may_be_added(*, hub_id: str, exists: bool) -> None:
         raise ValidationError(f"Client account {hub_id} already exists.")
 
 
-def mrr_may_be(*, hub_id: str, amount: Decimal) -> None:
-    if amount < 0:
-        raise ValidationError(f"MRR of client {hub_id} cannot be negative ({amount}).")
-
-
 def access_may_open(*, email: str, hub_id: str, what: str, overlapping: bool) -> None:
     """`overlapping`: an open row, or a closed one that covers the moment."""
     if overlapping:
@@ -71,6 +69,14 @@ def access_may_close(*, email: str, hub_id: str, what: str, start: datetime | No
     """`start`: the start of the open row (None: there is none; `what`: "assigned to")."""
     if start is None:
         raise ValidationError(f"{email} is not {what} {hub_id}.")
+
+
+def relationship_may_end(*, partner_key: str, hub_id: str, has_access: bool) -> None:
+    """An immediate end needs an open assignment or seat of the partner in the client."""
+    if not has_access:
+        raise ValidationError(
+            f"{partner_key} has no access to client account {hub_id}: nothing to end."
+        )
 
 
 def access_may_end(*, email: str, start: datetime, at: datetime) -> None:

@@ -106,7 +106,7 @@ class PartnerScopedAdmin(BoundedChangeListMixin):
 
     # --- objects out of scope are not found ----------------------------------------------------
 
-    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):  # noqa: ANN201
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):
         obj = super().get_object(request, object_id, from_field)
         if obj is None:
             # Django would redirect with "doesn't exist"; a plain 404 says even less.
@@ -119,8 +119,9 @@ class PartnerScopedAdmin(BoundedChangeListMixin):
         self.get_object(request, unquote(object_id))
         return super().history_view(request, object_id, extra_context)
 
-    def history_form_view(self, request: HttpRequest, object_id: str, version_id: str,
-                          extra_context: Any = None) -> HttpResponse:  # fmt: skip
+    def history_form_view(
+        self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
+    ) -> HttpResponse:
         self.get_object(request, unquote(object_id))
         if request.method == "POST":
             raise PermissionDenied  # reverting would bypass the services

@@ -22,18 +22,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "partnercredit.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
 from credits.importing import events_import  # noqa: E402
+from credits.importing.reading import COLUMNS as HEADER  # noqa: E402
 
 TOOLS = ["blog", "website_page", "email", "social", "workflow", "crm", "report", "account"]
 ACTIONS = ["publish", "send", "create", "edit", "view", "login"]
-
-
-HEADER = ["at", "event", "partner", "employee", "client", "name", "role", "country", "currency",
-          "amount", "tool", "action", "kind", "ref"]  # fmt: skip
 
 
 def world_write(path: Path, partners: int, employees: int, clients: int) -> list[tuple]:
@@ -49,12 +46,14 @@ def world_write(path: Path, partners: int, employees: int, clients: int) -> list
             w.writerow(["2025-01-01", "partner_joined", key, "", "", f"Partner {p}"] + [""] * 8)
             for e in range(employees):
                 email = f"e{e}@{key}.example"
-                w.writerow(["2025-01-01", "employee_added", key, email, "", f"E {e}", "employee"]
-                           + [""] * 7)  # fmt: skip
+                w.writerow(
+                    ["2025-01-01", "employee_added", key, email, "", f"E {e}", "employee"]
+                    + [""] * 7
+                )
                 staff.append((key, email, f"{run}-c{rng.randrange(clients)}"))
         for c in range(clients):
-            w.writerow(["2025-01-01", "client_added", "", "", f"{run}-c{c}", f"Client {c}", "",
-                        "US", "USD", "1000.00", "", "", "", ""])  # fmt: skip
+            client = ["2025-01-01", "client_added", "", "", f"{run}-c{c}", f"Client {c}", ""]
+            w.writerow(client + ["US", "USD", "1000.00"] + [""] * 4)
         for key, email, hub in staff:
             for event in ("client_assigned", "seat_added"):
                 w.writerow(["2025-01-02", event, key, email, hub] + [""] * 9)
@@ -73,9 +72,9 @@ def activities_write(path: Path, rows: int, staff: list[tuple], *, random_refs: 
             key, email, hub = staff[i % len(staff)]
             second += 7
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1738368000 + second))
-            w.writerow([stamp, "activity", key, email, hub, "", "", "", "", "",
-                        TOOLS[i % 8], ACTIONS[i % 6], "",
-                        f"{rng.getrandbits(128):032x}" if random_refs else f"{run}-a{i}"])  # fmt: skip
+            ref = f"{rng.getrandbits(128):032x}" if random_refs else f"{run}-a{i}"
+            who = [stamp, "activity", key, email, hub]
+            w.writerow(who + [""] * 5 + [TOOLS[i % 8], ACTIONS[i % 6], "", ref])
 
 
 def main() -> None:

@@ -78,7 +78,9 @@ def world_rows(shape: Shape, rng: random.Random) -> tuple[list[str], list[tuple[
             staff.append((key, email))
     for c in range(shape.clients):
         country, currency, amount = MARKETS[c % len(MARKETS)]
-        rows.append(f"{at},client_added,,,{5_000_000 + c},Client {c},,{country},{currency},{amount},,,,")
+        rows.append(
+            f"{at},client_added,,,{5_000_000 + c},Client {c},,{country},{currency},{amount},,,,"
+        )
     pairs: set[tuple[int, int]] = set()
     while len(pairs) < shape.pairs:
         pairs.add((len(pairs) % len(staff), rng.randrange(shape.clients)))

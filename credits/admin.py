@@ -21,6 +21,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.permissions import is_program_admin, is_program_staff
 from accounts.scoping import PartnerScopedAdmin
+from credits.admin_imports import ImportJobAdmin
 from credits.models import (
     Activity,
     CreditLine,
@@ -28,6 +29,7 @@ from credits.models import (
     DayResult,
     Deal,
     GrowthMarket,
+    ImportJob,
     PointsRate,
     ProgramSettings,
     QualifyingAction,
@@ -35,7 +37,7 @@ from credits.models import (
     Standing,
     Tier,
 )
-from credits.staleness import mark_all_stale
+from credits.staleness import rule_changed
 from partnercredit.adminlists import BoundedChangeListMixin
 from partnercredit.days import yesterday
 
@@ -58,6 +60,22 @@ class ProgramRulesAdmin(BoundedChangeListMixin, SimpleHistoryAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return is_program_admin(request.user)
 
+    # Every rule change makes the days it is in force on stale (SPEC §3.11).
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        was = form.initial.get("valid_from") if change else None
+        super().save_model(request, obj, form, change)
+        rule_changed(rule=obj, action="changed" if change else "added", was_valid_from=was)
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        super().delete_model(request, obj)
+        rule_changed(rule=obj, action="deleted")
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        rules = list(queryset)
+        super().delete_queryset(request, queryset)
+        for rule in rules:
+            rule_changed(rule=rule, action="deleted")
+
 
 @admin.register(ProgramSettings)
 class ProgramSettingsAdmin(ProgramRulesAdmin):
@@ -69,34 +87,12 @@ class ProgramSettingsAdmin(ProgramRulesAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False  # the single row of program-wide numbers
 
-    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if "grace_days" in form.changed_data:  # relationship starts depend on it
-            mark_all_stale()
-
 
 @admin.register(QualifyingAction)
 class QualifyingActionAdmin(ProgramRulesAdmin):
     list_display = ["tool", "action"]
     list_filter = ["tool", "action"]
     search_fields = ["tool", "action"]
-
-    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        _catalogue_changed()
-
-    def delete_model(self, request: HttpRequest, obj: Model) -> None:
-        super().delete_model(request, obj)
-        _catalogue_changed()
-
-    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        super().delete_queryset(request, queryset)
-        _catalogue_changed()
-
-
-def _catalogue_changed() -> None:
-    """The catalogue is not effective-dated: every day's counted activities may change."""
-    mark_all_stale()
 
 
 @admin.register(CurrencyUnit)
@@ -122,8 +118,17 @@ class GrowthMarketAdmin(ProgramRulesAdmin):
 
 @admin.register(Tier)
 class TierAdmin(ProgramRulesAdmin):
-    list_display = ["name", "label", "rank", "valid_from", "min_total_points", "min_sold_points",
-                    "min_managed_points", "min_activities", "activity_window_days"]  # fmt: skip
+    list_display = [
+        "name",
+        "label",
+        "rank",
+        "valid_from",
+        "min_total_points",
+        "min_sold_points",
+        "min_managed_points",
+        "min_activities",
+        "activity_window_days",
+    ]
     list_filter = ["illustrative", "name"]
 
     @admin.display(description="numbers", ordering="illustrative")
@@ -171,16 +176,38 @@ class StaffReadOnly:
 class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin):
     """Runs are written by the engine; program admins may ask for one more."""
 
-    list_display = ["day", "status", "progress_percent", "credit_lines", "partners", "warning_count",
-                    "requested_by", "started_at", "finished_at"]  # fmt: skip
+    list_display = [
+        "day",
+        "status",
+        "progress_percent",
+        "credit_lines",
+        "partners",
+        "warning_count",
+        "requested_by",
+        "started_at",
+        "finished_at",
+    ]
     list_filter = ["status"]
     date_hierarchy = "day"
     list_select_related = ["requested_by"]
     change_form_template = "admin/credits/recomputerun/change_form.html"
     change_list_template = "admin/credits/recomputerun/change_list.html"
-    fields = ["day", "status", "progress_percent", "chunks_done", "chunks_total", "credit_lines",
-              "partners", "warnings", "error", "requested_by", "created_at", "started_at",
-              "heartbeat_at", "finished_at"]  # fmt: skip
+    fields = [
+        "day",
+        "status",
+        "progress_percent",
+        "chunks_done",
+        "chunks_total",
+        "credit_lines",
+        "partners",
+        "warnings",
+        "error",
+        "requested_by",
+        "created_at",
+        "started_at",
+        "heartbeat_at",
+        "finished_at",
+    ]
     readonly_fields = fields
 
     @admin.display(description="progress")
@@ -205,8 +232,13 @@ class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin)
         context = {**(extra_context or {}), "may_recompute": self.has_recompute_permission(request)}
         return super().changelist_view(request, context)
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict | None = None) -> Any:  # fmt: skip
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> Any:
         run = self.get_object(request, object_id)
         live = run is not None and run.status in RecomputeRun.LIVE
         return super().change_view(
@@ -287,8 +319,19 @@ class DealAdmin(ReadOnlyScopedAdmin):
 
 @admin.register(CreditLine)
 class CreditLineAdmin(ReadOnlyScopedAdmin):
-    list_display = ["day", "partner", "client", "currency", "mrr", "partners_sharing", "share",
-                    "points", "relationship_started", "last_qualifying_activity", "credit_until"]  # fmt: skip
+    list_display = [
+        "day",
+        "partner",
+        "client",
+        "currency",
+        "mrr",
+        "partners_sharing",
+        "share",
+        "points",
+        "relationship_started",
+        "last_qualifying_activity",
+        "credit_until",
+    ]
     list_filter = ["currency", "partner"]
     search_fields = ["client__hub_id", "client__name"]
     list_select_related = ["partner", "client"]
@@ -297,9 +340,22 @@ class CreditLineAdmin(ReadOnlyScopedAdmin):
 
 @admin.register(Standing)
 class StandingAdmin(ReadOnlyScopedAdmin):
-    list_display = ["day", "partner", "managed_points", "sold_points", "total_points",
-                    "managed_clients", "qualifying_activities", "tier", "missing_rate"]  # fmt: skip
+    list_display = [
+        "day",
+        "partner",
+        "managed_points",
+        "sold_points",
+        "total_points",
+        "managed_clients",
+        "qualifying_activities",
+        "tier",
+        "missing_rate",
+    ]
     list_filter = ["tier", "missing_rate", "partner"]
     search_fields = ["partner__key", "partner__name"]
     list_select_related = ["partner"]
     date_hierarchy = "day"
+
+
+# The upload of events files has its own module; it is registered here like the rest.
+admin.site.register(ImportJob, ImportJobAdmin)

@@ -31,17 +31,37 @@ class ImportJobForm(forms.ModelForm):
         }
 
 
-@admin.register(ImportJob)
 class ImportJobAdmin(PartnerScopedAdmin, admin.ModelAdmin):
     partner_field = "partner"
     form = ImportJobForm
-    list_display = ["__str__", "created_at", "uploaded_by", "partner", "status", "rows_read",
-                    "rows_applied", "rows_duplicate", "rows_rejected"]  # fmt: skip
+    list_display = [
+        "__str__",
+        "created_at",
+        "uploaded_by",
+        "partner",
+        "status",
+        "rows_read",
+        "rows_applied",
+        "rows_duplicate",
+        "rows_rejected",
+    ]
     list_filter = ["status"]
     list_select_related = ["uploaded_by", "partner"]
-    shown = ["progress", "file", "skip_invalid", "partner", "uploaded_by", "created_at",
-             "started_at", "finished_at", "rows_read", "rows_applied", "rows_duplicate",
-             "rows_rejected", "error_report"]  # fmt: skip
+    shown = [
+        "progress",
+        "file",
+        "skip_invalid",
+        "partner",
+        "uploaded_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "rows_read",
+        "rows_applied",
+        "rows_duplicate",
+        "rows_rejected",
+        "error_report",
+    ]
 
     def partner_may_add(self, user: AnyUser) -> bool:
         return is_partner_admin(user)

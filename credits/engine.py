@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Max, Min, QuerySet, Subquery
+from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from accounts.models import ClientAccount
@@ -33,7 +33,9 @@ from credits.models import (
     Standing,
 )
 from credits.sql import add_days, days_between, execute
+from credits.staleness import data_version
 from credits.standings import standings_compute
+from partnercredit import days
 from partnercredit.days import day_end
 from partnercredit.fields import to_hundredths
 
@@ -44,6 +46,20 @@ Status = RecomputeRun.Status
 
 class RecomputeBusy(Exception):
     """Another run for the same day is queued or running."""
+
+
+class DayNotEnded(ValueError):
+    """The day has not ended in the program time zone: it cannot be a final result."""
+
+
+def require_ended(day: date) -> None:
+    """Refuse a day that has not ended in the program time zone (SPEC §3.11)."""
+    today = days.today()
+    if day >= today:
+        raise DayNotEnded(
+            f"{day} has not ended in the program time zone ({settings.TIME_ZONE}; today is "
+            f"{today}): only days that have ended can be computed."
+        )
 
 
 # --- 1. Refresh the counted qualifying activities ------------------------------------------
@@ -176,6 +192,7 @@ def run_claim(
     *, day: date, status: str, requested_by: AbstractBaseUser | None = None
 ) -> RecomputeRun:
     """Create the day's live run; raise RecomputeBusy if one exists."""
+    require_ended(day)
     _fail_abandoned_runs(day)
     try:
         with transaction.atomic():
@@ -188,6 +205,9 @@ def run_claim(
 
 def run_start(*, run: RecomputeRun, chunks: int | None = None) -> list[RecomputeChunk]:
     """Refresh the aggregates and split the client accounts into chunks for `run`."""
+    version = data_version()  # before reading anything: later changes make the day stale
+    RecomputeRun.objects.filter(pk=run.pk).update(data_version=version)
+    run.data_version = version
     counted_days_refresh(through=run.day)
     bounds = ClientAccount.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
     count = max(1, chunks or settings.RECOMPUTE_CHUNKS)
@@ -333,7 +353,10 @@ def run_finish(*, run: RecomputeRun) -> RecomputeRun:
         Standing.objects.filter(run=run).delete()
         Standing.objects.bulk_create(standings, batch_size=2000)
         now = timezone.now()
-        DayResult.objects.update_or_create(day=day, defaults={"run": run, "computed_at": now})
+        DayResult.objects.update_or_create(
+            day=day,
+            defaults={"run": run, "computed_at": now, "data_version": run.data_version},
+        )
         CreditLine.objects.filter(day=day).exclude(run=run).delete()
         Standing.objects.filter(day=day).exclude(run=run).delete()
         RecomputeRun.objects.filter(pk=run.pk).update(
@@ -393,10 +416,6 @@ def recompute_enqueue(*, day: date, requested_by: AbstractBaseUser | None = None
     return run
 
 
-def published_run_id(day: date) -> Subquery:
-    return Subquery(DayResult.objects.filter(day=day).values("run_id")[:1])
-
-
 def runs_requeue(*, older_than: timedelta) -> int:
     """Send again the runs still queued after `older_than` (their first send was lost, e.g.
     with the broker down). Safe to repeat: a run's task starts it only once."""
@@ -416,13 +435,3 @@ def run_begin(*, run_id: int) -> RecomputeRun | None:
         status=Status.RUNNING, heartbeat_at=timezone.now()
     )
     return RecomputeRun.objects.get(pk=run_id) if claimed else None
-
-
-def credit_lines_published(day: date) -> QuerySet[CreditLine]:
-    """The credit lines of the run published for `day` (none if never computed)."""
-    return CreditLine.objects.filter(day=day, run_id=published_run_id(day))
-
-
-def standings_published(day: date) -> QuerySet[Standing]:
-    """The standings of the run published for `day` (none if never computed)."""
-    return Standing.objects.filter(day=day, run_id=published_run_id(day))

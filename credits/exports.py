@@ -7,17 +7,31 @@ from django.core.management.base import CommandError
 from django.db.models.functions import Length
 
 from accounts.models import Partner
-from credits.engine import credit_lines_published, standings_published
-from credits.models import DayResult, RecomputeRun
+from credits.models import CreditLine, DayResult, RecomputeRun, Standing
 
 CREDIT_LINE_COLUMNS = [
-    "date", "partner", "client", "currency", "mrr", "partners_sharing", "share", "points",
-    "relationship_started", "last_qualifying_activity", "credit_until",
-]  # fmt: skip
+    "date",
+    "partner",
+    "client",
+    "currency",
+    "mrr",
+    "partners_sharing",
+    "share",
+    "points",
+    "relationship_started",
+    "last_qualifying_activity",
+    "credit_until",
+]
 STANDING_COLUMNS = [
-    "date", "partner", "managed_points", "sold_points", "total_points", "managed_clients",
-    "qualifying_activities", "tier",
-]  # fmt: skip
+    "date",
+    "partner",
+    "managed_points",
+    "sold_points",
+    "total_points",
+    "managed_clients",
+    "qualifying_activities",
+    "tier",
+]
 
 
 def require_computed(day: date) -> RecomputeRun:
@@ -31,7 +45,7 @@ def require_computed(day: date) -> RecomputeRun:
 
 
 def credit_line_rows(day: date, *, partner: Partner | None = None) -> Iterator[list]:
-    lines = credit_lines_published(day).select_related("partner", "client")
+    lines = CreditLine.objects.published(day).select_related("partner", "client")
     if partner is not None:
         lines = lines.filter(partner=partner)
     lines = lines.order_by(
@@ -54,7 +68,7 @@ def credit_line_rows(day: date, *, partner: Partner | None = None) -> Iterator[l
 
 
 def standing_rows(day: date) -> Iterator[list]:
-    standings = standings_published(day).select_related("partner")
+    standings = Standing.objects.published(day).select_related("partner")
     for s in standings.order_by(Length("partner__key"), "partner__key").iterator(chunk_size=5000):
         yield [
             s.day.isoformat(),

@@ -12,6 +12,7 @@ from accounts.models import ClientAccount, Employee, Partner
 from credits.models import Activity, Deal
 from credits.staleness import mark_stale
 from partnercredit.days import program_day
+from partnercredit.validators import validate_amount
 
 
 def fingerprint(ref: str, content: Iterable[str]) -> uuid.UUID:
@@ -40,11 +41,13 @@ def activity_record(
         client=client,
         at=at,
         day=program_day(at),
-        tool=tool,
-        action=action,
+        tool=tool.strip().lower(),  # compared case-insensitively (SPEC §2)
+        action=action.strip().lower(),
         ref=ref,
     )
-    mark_stale(since=activity.day)
+    mark_stale(
+        since=activity.day, what=f"Activity {activity.tool}/{activity.action} in {client.hub_id}"
+    )
     return activity
 
 
@@ -63,11 +66,12 @@ def deal_record(
         partner=partner,
         client=client,
         closed_on=closed_on,
-        amount=amount,
+        amount=validate_amount(amount, "Deal amount"),
         currency=currency.upper(),
         kind=kind,
         ref=ref,
     )
     deal.full_clean()
     deal.save()
+    mark_stale(since=closed_on, what=f"Deal closed in {client.hub_id}", counted=False)
     return deal

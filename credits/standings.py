@@ -9,7 +9,6 @@ from dateutil.relativedelta import relativedelta
 from accounts.models import Partner
 from credits.models import ProgramSettings, RecomputeRun, Standing, Tier
 from credits.sql import fetch
-from partnercredit.days import day_end
 from partnercredit.fields import from_hundredths
 
 
@@ -124,8 +123,7 @@ def standings_compute(*, run: RecomputeRun) -> tuple[list[Standing], list[str]]:
         p: (s, missing) for p, s, missing in fetch(_SOLD_POINTS, {"sold_lo": sold_lo, "day": day})
     }
     activities = _activity_counts(day, windows)
-    end = day_end(day)
-    partners = Partner.objects.filter(joined_at__lt=end).exclude(left_at__lt=end)
+    partners = Partner.objects.in_program(day)
     standings = []
     for partner_id in partners.values_list("pk", flat=True):
         managed_h, lines, missing = managed.get(partner_id, (0, 0, 0))

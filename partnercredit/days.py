@@ -20,5 +20,11 @@ def day_end(day: date) -> datetime:
     return day_start(day + timedelta(days=1))
 
 
+def today() -> date:
+    """Today in program time: the day that has not ended yet (tests move it)."""
+    return program_day(timezone.now())
+
+
 def yesterday(now: datetime | None = None) -> date:
-    return program_day(now or timezone.now()) - timedelta(days=1)
+    """The day that just ended."""
+    return (program_day(now) if now else today()) - timedelta(days=1)

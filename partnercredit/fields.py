@@ -6,9 +6,10 @@ so the credit engine can split and convert in the database without floats.
 
 from decimal import Decimal
 
-from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
+
+from partnercredit.validators import AsciiDecimalField
 
 HUNDREDTH = Decimal("0.01")
 
@@ -29,10 +30,10 @@ def from_hundredths(value: int) -> Decimal:
 class Hundredths(models.BigIntegerField):
     """A Decimal with two places, stored as a BigInteger of hundredths."""
 
-    def from_db_value(self, value, expression, connection):  # noqa: ANN001, ANN201
+    def from_db_value(self, value, expression, connection):
         return None if value is None else from_hundredths(value)
 
-    def to_python(self, value):  # noqa: ANN001, ANN201
+    def to_python(self, value):
         if value is None or isinstance(value, Decimal):
             return value
         try:
@@ -40,12 +41,10 @@ class Hundredths(models.BigIntegerField):
         except ArithmeticError as exc:
             raise ValidationError(f"{value!r} is not a decimal number.") from exc
 
-    def get_prep_value(self, value):  # noqa: ANN001, ANN201
+    def get_prep_value(self, value):
         if value is None:
             return None
         return to_hundredths(value)
 
-    def formfield(self, **kwargs):  # noqa: ANN003, ANN201
-        return forms.DecimalField(
-            max_digits=17, decimal_places=2, required=not self.blank, **kwargs
-        )
+    def formfield(self, **kwargs):
+        return AsciiDecimalField(max_digits=17, decimal_places=2, required=not self.blank, **kwargs)

@@ -48,16 +48,20 @@ INSTALLED_APPS = [
     "accounts",
     "credits",
     "reports",
+    "notifications",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the browser's (or the language cookie), then a person's saved choice.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "partnercredit.middleware.refuse_nul_parameters",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "notifications.middleware.preferred_language",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -112,7 +116,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
 # The program time zone: every credit day is a calendar day here (SPEC §3).
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
@@ -156,6 +160,8 @@ else:
     }
     CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = TIME_ZONE
+# Task modules that autodiscovery (each app's tasks.py) does not find; workers import them.
+CELERY_IMPORTS = ["credits.import_tasks"]
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered, not lost
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -172,11 +178,37 @@ CELERY_BEAT_SCHEDULE = {
         "task": "credits.tasks.recompute_requeue",
         "schedule": crontab(minute="*/5"),
     },
+    # Every day at seven in the morning, program time (after the nightly run): the e-mails due
+    # today — the weekly digest on Monday (or the first day of the week whose results are
+    # fresh), credited-tier notices, and staff alerts. Each goes out once, however often it runs.
+    "send-notifications": {
+        "task": "notifications.tasks.send_notifications",
+        "schedule": crontab(hour=7, minute=0),
+    },
 }
 # Chunks of client accounts per parallel recompute task.
 RECOMPUTE_CHUNKS = env.int("RECOMPUTE_CHUNKS", default=8)
 # A queued or running recompute without a heartbeat for this long is abandoned (worker died).
 RECOMPUTE_STALE_SECONDS = env.int("RECOMPUTE_STALE_SECONDS", default=900)
+
+# --- E-mail and notifications (issue 15) ------------------------------------------------------
+# EMAIL_URL: consolemail:// (default: printed on stdout), smtp+tls://user:pass@host:587,
+# smtp+ssl://user:pass@host:465, smtp://host:25 (django-environ's email URL).
+globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="partnercredit <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The absolute address of the app, for the links in e-mails.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# The digest lists clients whose credit ends within this many days.
+NOTIFY_CREDIT_ENDING_DAYS = env.int("NOTIFY_CREDIT_ENDING_DAYS", default=14)
+
+# --- Languages (issue 15) ----------------------------------------------------------------------
+# English and Italian; each person's choice (their settings page) wins over the browser's.
+# The catalogue is locale/it/LC_MESSAGES/django.po, compiled by `make install`; dates and
+# numbers on pages follow the language (English days stay ISO), CSV exports never do.
+LANGUAGES = [("en", "English"), ("it", "Italiano")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["partnercredit.formats"]
 
 # --- Login throttling (django-axes) ---------------------------------------------------------
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)

@@ -12,9 +12,18 @@ from partnercredit.csvsafe import cell
 from reports.queries import StandingRow
 
 STANDINGS_HEADER = [
-    "date", "partner", "name", "managed_points", "sold_points", "total_points", "tier",
-    "next_tier", "points_to_next_tier", "binding_minimum", "change_30_days",
-]  # fmt: skip
+    "date",
+    "partner",
+    "name",
+    "managed_points",
+    "sold_points",
+    "total_points",
+    "tier",
+    "next_tier",
+    "points_to_next_tier",
+    "binding_minimum",
+    "change_30_days",
+]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

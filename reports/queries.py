@@ -23,7 +23,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Lower
 
 from accounts.models import Assignment, ClientAccount, Employee, Partner, Seat
-from credits.models import Activity, CreditLine, DayResult, Standing, Tier
+from accounts.selectors import partner_may_see_client
+from credits.models import CreditLine, DayResult, Standing, Tier
 from credits.standings import tiers_in_force
 from partnercredit.days import day_end
 from partnercredit.fields import Hundredths
@@ -164,9 +165,14 @@ DB_SORTS = {
 
 
 def standing_rows(
-    *, day: date, run_id: int, partner: Partner | None = None, tier: str = "", q: str = "",
+    *,
+    day: date,
+    run_id: int,
+    partner: Partner | None = None,
+    tier: str = "",
+    q: str = "",
     sort: str = "partner",
-) -> Sequence[StandingRow]:  # fmt: skip
+) -> Sequence[StandingRow]:
     """The run's standings with the tier filter ('-' = no tier), a key/name search and a sort,
     each with its next tier and its change against COMPARE_DAYS earlier (None if not computed).
     """
@@ -332,14 +338,8 @@ def points_series(*, partner: Partner, until: date, days: int = CHART_DAYS) -> l
 
 
 def client_linked_to_partner(*, client: ClientAccount, partner: Partner) -> bool:
-    """Any assignment, seat, activity or credit line ever between the client and the partner."""
-    employees = Employee.objects.filter(partner=partner)
-    return (
-        Assignment.objects.filter(client=client, employee__in=employees).exists()
-        or Seat.objects.filter(client=client, employee__in=employees).exists()
-        or Activity.objects.filter(client=client, partner=partner).exists()
-        or CreditLine.objects.filter(client=client, partner=partner).exists()
-    )
+    """Whether the client is one the partner may see (`accounts.selectors`, as in the admin)."""
+    return partner_may_see_client(partner=partner, client=client)
 
 
 def client_credit_lines(

@@ -4,18 +4,20 @@ Three personas: program staff, the partner admin of partner A, and an outsider: 
 admin of partner B.
 """
 
+from datetime import date
 from importlib import import_module
 
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group, User
 
+from accounts.models import Partner
 from partnercredit.celery import app as celery_app
-from tests.builders import at, make_employee, make_partner
+from tests.builders import TwoPartners, at, make_employee, make_partner, two_partners_build
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_eager(settings):  # noqa: ANN001, ANN202
+def _fast_and_eager(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.AXES_ENABLED = False
     celery_app.conf.task_always_eager = True
@@ -43,7 +45,7 @@ def _program_defaults(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture
-def staff(db) -> User:  # noqa: ANN001
+def staff(db) -> User:
     """Program staff: a program admin, who may do everything."""
     user = User.objects.create_user("staff", "staff@program.example", "pw", is_staff=True)
     user.groups.add(Group.objects.get(name="program admins"))
@@ -51,7 +53,7 @@ def staff(db) -> User:  # noqa: ANN001
 
 
 @pytest.fixture
-def reviewer(db) -> User:  # noqa: ANN001
+def reviewer(db) -> User:
     """Program staff who read everything and change nothing."""
     user = User.objects.create_user("reviewer", "reviewer@program.example", "pw", is_staff=True)
     user.groups.add(Group.objects.get(name="credit reviewers"))
@@ -59,39 +61,55 @@ def reviewer(db) -> User:  # noqa: ANN001
 
 
 @pytest.fixture
-def partner_a(db):  # noqa: ANN001, ANN201
+def partner_a(db):
     return make_partner("1001", "Alpha Agency")
 
 
 @pytest.fixture
-def partner_b(db):  # noqa: ANN001, ANN201
+def partner_b(db):
     return make_partner("2002", "Beta Bureau")
 
 
-def _admin_user(partner, username: str) -> User:  # noqa: ANN001
+def _admin_user(partner, username: str) -> User:
     user = User.objects.create_user(username, f"{username}@example.com", "pw", is_staff=True)
     make_employee(partner, f"{username}@example.com", role="partner_admin", user=user)
     return user
 
 
 @pytest.fixture
-def partner_admin(partner_a) -> User:  # noqa: ANN001
+def partner_admin(partner_a) -> User:
     """The partner admin of partner A."""
     return _admin_user(partner_a, "alice")
 
 
 @pytest.fixture
-def outsider(partner_b) -> User:  # noqa: ANN001
+def outsider(partner_b) -> User:
     """The partner admin of partner B: must never see partner A's data."""
     return _admin_user(partner_b, "oscar")
 
 
 @pytest.fixture
-def access_manager(partner_a) -> User:  # noqa: ANN001
+def access_manager(partner_a) -> User:
     """An employee of partner A with the client access manager permission only."""
     user = User.objects.create_user("cam", "cam@example.com", "pw", is_staff=True)
     make_employee(partner_a, "cam@example.com", is_client_access_manager=True, user=user)
     return user
 
 
+@pytest.fixture
+def two_partners(partner_a: Partner, partner_b: Partner) -> TwoPartners:
+    """Partner A and B each with an employee, a client, activity, a deal, results and an end."""
+    return two_partners_build(partner_a, partner_b)
+
+
 __all__ = ["at"]
+
+
+@pytest.fixture
+def program_today(monkeypatch: pytest.MonkeyPatch):
+    """Set the program's today, for stories about days after the real one."""
+
+    def move(day: date) -> None:
+        monkeypatch.setattr("partnercredit.days.today", lambda: day)
+
+    return move

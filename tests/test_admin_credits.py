@@ -9,19 +9,21 @@ from django.utils import timezone
 from credits.models import EngineState, QualifyingAction, RecomputeRun, Tier
 from partnercredit.days import yesterday
 from tests.builders import make_client
-from tests.test_admin_scoping import World, build_world
-
-
-@pytest.fixture
-def world(partner_a, partner_b) -> World:  # noqa: ANN001
-    return build_world(partner_a, partner_b)
 
 
 @pytest.mark.django_db
 def test_partner_admin_cannot_see_program_rules(client, partner_admin):
     client.force_login(partner_admin)
-    for name in ("tier", "qualifyingaction", "currencyunit", "pointsrate", "growthmarket",
-                 "programsettings", "recomputerun", "dayresult"):  # fmt: skip
+    for name in (
+        "tier",
+        "qualifyingaction",
+        "currencyunit",
+        "pointsrate",
+        "growthmarket",
+        "programsettings",
+        "recomputerun",
+        "dayresult",
+    ):
         assert client.get(reverse(f"admin:credits_{name}_changelist")).status_code == 403, name
 
 
@@ -45,7 +47,7 @@ def test_credit_reviewer_reads_rules_but_cannot_change_them(client, reviewer):
 
 
 @pytest.mark.django_db
-def test_program_admin_adds_a_qualifying_action_and_marks_days_stale(client, world, staff):
+def test_program_admin_adds_a_qualifying_action_and_marks_days_stale(client, two_partners, staff):
     EngineState.objects.update_or_create(pk=1, defaults={"dirty_from": None})
     client.force_login(staff)
     response = client.post(
@@ -58,8 +60,8 @@ def test_program_admin_adds_a_qualifying_action_and_marks_days_stale(client, wor
 
 @pytest.mark.django_db
 def test_partner_admin_sees_only_own_credit_lines_activities_and_standings(
-    client, world, partner_admin
-):  # fmt: skip
+    client, two_partners, partner_admin
+):
     client.force_login(partner_admin)
     for name in ("creditline", "activity", "deal", "standing"):
         content = client.get(reverse(f"admin:credits_{name}_changelist")).content.decode()
@@ -68,7 +70,7 @@ def test_partner_admin_sees_only_own_credit_lines_activities_and_standings(
 
 
 @pytest.mark.django_db
-def test_results_are_read_only_even_for_program_admins(client, world, staff):
+def test_results_are_read_only_even_for_program_admins(client, two_partners, staff):
     client.force_login(staff)
     assert client.get(reverse("admin:credits_creditline_add")).status_code == 403
     assert client.get(reverse("admin:credits_activity_add")).status_code == 403

@@ -1,76 +1,26 @@
-"""The admin is scoped by partner: the outsider (partner B's admin) never sees partner A.
-
-`build_world` is shared with the other admin test modules.
-"""
-
-from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
+"""The admin is scoped by partner: the outsider (partner B's admin) never sees partner A."""
 
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import User
 from django.db.models import ForeignKey, Model
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 
 from accounts import services as access
-from accounts.models import ClientAccount, Employee, Partner
-from credits.models import CreditLine, DayResult, RecomputeRun, Standing
-from tests.builders import act, at, deal, give_access, make_client, make_employee
+from tests.builders import TwoPartners, at, make_employee
 
 # Strings that identify partner A's data; none may reach the outsider.
-PARTNER_A_MARKS = ["Alpha Agency", "alpha.example", "alice@example.com", "777001", "777003",
-                   "secret alpha reason"]  # fmt: skip
+PARTNER_A_MARKS = [
+    "Alpha Agency",
+    "alpha.example",
+    "alice@example.com",
+    "777001",
+    "777003",
+    "secret alpha reason",
+]
 
 
-@dataclass
-class World:
-    partner_a: Partner
-    partner_b: Partner
-    anna: Employee  # partner A's employee with access to client_a
-    bob: Employee  # partner B's employee with access to client_b
-    client_a: ClientAccount
-    client_b: ClientAccount
-
-
-def build_world(partner_a: Partner, partner_b: Partner) -> World:
-    """Partner A and B each with an employee, a client, activity, a deal, results and an end."""
-    anna = make_employee(partner_a, "anna@alpha.example")
-    bob = make_employee(partner_b, "bob@beta.example")
-    client_a, client_b, ended = make_client("777001"), make_client("888002"), make_client("777003")
-    give_access(anna, client_a)
-    give_access(anna, ended)
-    give_access(bob, client_b)
-    access.client_remove_all_employees(
-        partner=partner_a, client=ended, at=at("2026-01-03"), note="secret alpha reason"
-    )
-    for employee, client in ((anna, client_a), (bob, client_b)):
-        act(employee, client, "2026-01-05T10:00")
-        deal(employee.partner, client, "2026-01-10", "500.00")
-    run = RecomputeRun.objects.create(day=date(2026, 1, 5), status="succeeded")
-    DayResult.objects.create(day=run.day, run=run, computed_at=timezone.now())
-    for partner, client, employee in ((partner_a, client_a, anna), (partner_b, client_b, bob)):
-        CreditLine.objects.create(
-            run=run, day=run.day, partner=partner, client=client, currency="USD",
-            mrr=Decimal("1000"), partners_sharing=1, share=Decimal("1000"), points=Decimal("10"),
-            relationship_started=run.day, last_qualifying_activity=run.day, last_employee=employee,
-            credit_until=date(2026, 3, 6),
-        )  # fmt: skip
-        Standing.objects.create(
-            run=run, day=run.day, partner=partner, managed_points=Decimal("10"),
-            sold_points=Decimal("0"), total_points=Decimal("10"), managed_clients=1,
-            qualifying_activities=1,
-        )  # fmt: skip
-    return World(partner_a, partner_b, anna, bob, client_a, client_b)
-
-
-@pytest.fixture
-def world(partner_a: Partner, partner_b: Partner) -> World:
-    return build_world(partner_a, partner_b)
-
-
-def assert_nothing_of_partner_a(response, url: str) -> None:  # noqa: ANN001
+def assert_nothing_of_partner_a(response, url: str) -> None:
     """Refused, not found, redirected, or a page without any of partner A's marks."""
     if response.status_code in (302, 400, 403, 404):
         if response.status_code == 302:
@@ -97,12 +47,21 @@ def _admin_urls(model: type[Model], obj: Model) -> list[str]:
     return urls
 
 
-def _changelist_urls(model: type[Model], world: World) -> list[str]:
+def _changelist_urls(model: type[Model], two_partners: TwoPartners) -> list[str]:
     base = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
-    a = world.partner_a.pk
-    queries = ["", "?q=alpha", "?q=77700", "?q=anna", "?active=all", "?open=all",
-               "?in_program=all", f"?partner__id__exact={a}", f"?employee__partner__id__exact={a}",
-               f"?partner__id__exact={a}&active=all"]  # fmt: skip
+    a = two_partners.partner_a.pk
+    queries = [
+        "",
+        "?q=alpha",
+        "?q=77700",
+        "?q=anna",
+        "?active=all",
+        "?open=all",
+        "?in_program=all",
+        f"?partner__id__exact={a}",
+        f"?employee__partner__id__exact={a}",
+        f"?partner__id__exact={a}&active=all",
+    ]
     return [base + query for query in queries] + [
         reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_add")
     ]
@@ -122,14 +81,14 @@ def _autocomplete_urls() -> list[str]:
 
 
 @pytest.mark.django_db
-def test_outsider_walking_every_admin_url_sees_nothing_of_partner_a(client, world, outsider):
+def test_outsider_walking_every_admin_url_sees_nothing_of_partner_a(client, two_partners, outsider):
     """Every registered model, every object, every page: changelist (with searches and
     filters), add, change, history (Django's and simple-history's), delete, autocomplete."""
     client.force_login(outsider)
     visited = 0
     urls = ["/admin/", *_autocomplete_urls()]
     for model in admin.site._registry:
-        urls += _changelist_urls(model, world)
+        urls += _changelist_urls(model, two_partners)
         for obj in model._default_manager.all():
             urls += _admin_urls(model, obj)
         urls.append(f"/admin/{model._meta.app_label}/")
@@ -140,17 +99,19 @@ def test_outsider_walking_every_admin_url_sees_nothing_of_partner_a(client, worl
 
 
 @pytest.mark.django_db
-def test_program_staff_do_see_partner_a_on_the_same_pages(client, world, staff):
+def test_program_staff_do_see_partner_a_on_the_same_pages(client, two_partners, staff):
     """The walk above is meaningful: the marks are there for someone allowed to see them."""
     client.force_login(staff)
-    employee_page = client.get(reverse("admin:accounts_employee_change", args=[world.anna.pk]))
+    employee_page = client.get(
+        reverse("admin:accounts_employee_change", args=[two_partners.anna.pk])
+    )
     assert "anna@alpha.example" in employee_page.content.decode()
     client_page = client.get(reverse("admin:accounts_clientaccount_changelist"))
     assert "777001" in client_page.content.decode()
 
 
 @pytest.mark.django_db
-def test_outsider_cannot_see_partner_a_employees(client, world, outsider):
+def test_outsider_cannot_see_partner_a_employees(client, two_partners, outsider):
     client.force_login(outsider)
     response = client.get(reverse("admin:accounts_employee_changelist") + "?active=all")
     content = response.content.decode()
@@ -160,32 +121,34 @@ def test_outsider_cannot_see_partner_a_employees(client, world, outsider):
 
 
 @pytest.mark.django_db
-def test_outsider_gets_404_for_partner_a_object_ids(client, world, outsider):
+def test_outsider_gets_404_for_partner_a_object_ids(client, two_partners, outsider):
     client.force_login(outsider)
-    anna = world.anna.pk
+    anna = two_partners.anna.pk
     for url in (
         reverse("admin:accounts_employee_change", args=[anna]),
         reverse("admin:accounts_employee_history", args=[anna]),
         reverse("admin:accounts_employee_delete", args=[anna]),
-        reverse("admin:accounts_clientaccount_change", args=[world.client_a.pk]),
-        reverse("admin:accounts_clientaccount_remove_all_employees", args=[world.client_a.pk]),
-        reverse("admin:accounts_partner_change", args=[world.partner_a.pk]),
+        reverse("admin:accounts_clientaccount_change", args=[two_partners.client_a.pk]),
+        reverse(
+            "admin:accounts_clientaccount_remove_all_employees", args=[two_partners.client_a.pk]
+        ),
+        reverse("admin:accounts_partner_change", args=[two_partners.partner_a.pk]),
     ):
         assert client.get(url).status_code == 404, url
 
 
 @pytest.mark.django_db
-def test_outsider_cannot_post_to_partner_a_employee_change_page(client, world, outsider):
+def test_outsider_cannot_post_to_partner_a_employee_change_page(client, two_partners, outsider):
     client.force_login(outsider)
-    url = reverse("admin:accounts_employee_change", args=[world.anna.pk])
+    url = reverse("admin:accounts_employee_change", args=[two_partners.anna.pk])
     response = client.post(url, {"name": "Hacked", "role": "partner_admin"})
     assert response.status_code == 404
-    world.anna.refresh_from_db()
-    assert world.anna.name != "Hacked"
+    two_partners.anna.refresh_from_db()
+    assert two_partners.anna.name != "Hacked"
 
 
 @pytest.mark.django_db
-def test_partner_admin_sees_own_employees_and_not_partner_b(client, world, partner_admin):
+def test_partner_admin_sees_own_employees_and_not_partner_b(client, two_partners, partner_admin):
     client.force_login(partner_admin)
     content = client.get(reverse("admin:accounts_employee_changelist")).content.decode()
     assert "anna@alpha.example" in content
@@ -193,7 +156,7 @@ def test_partner_admin_sees_own_employees_and_not_partner_b(client, world, partn
 
 
 @pytest.mark.django_db
-def test_outsider_search_for_partner_a_email_finds_nothing(client, world, outsider):
+def test_outsider_search_for_partner_a_email_finds_nothing(client, two_partners, outsider):
     client.force_login(outsider)
     url = reverse("admin:accounts_employee_changelist") + "?active=all&q=anna%40alpha.example"
     content = client.get(url).content.decode()
@@ -201,7 +164,7 @@ def test_outsider_search_for_partner_a_email_finds_nothing(client, world, outsid
 
 
 @pytest.mark.django_db
-def test_partner_filter_offers_only_own_partner(client, world, outsider, staff):
+def test_partner_filter_offers_only_own_partner(client, two_partners, outsider, staff):
     url = reverse("admin:accounts_employee_changelist") + "?active=all"
     client.force_login(outsider)
     assert "Alpha Agency" not in client.get(url).content.decode()
@@ -210,7 +173,7 @@ def test_partner_filter_offers_only_own_partner(client, world, outsider, staff):
 
 
 @pytest.mark.django_db
-def test_autocomplete_of_clients_lists_only_own_partner_clients(client, world, outsider):
+def test_autocomplete_of_clients_lists_only_own_partner_clients(client, two_partners, outsider):
     client.force_login(outsider)
     url = "/admin/autocomplete/?app_label=accounts&model_name=clientmrr&field_name=client&term="
     results = client.get(url).json()["results"]
@@ -218,8 +181,8 @@ def test_autocomplete_of_clients_lists_only_own_partner_clients(client, world, o
 
 
 @pytest.mark.django_db
-def test_seat_form_lists_only_own_partner_active_employees(client, world, partner_admin):
-    deactivated = make_employee(world.partner_a, "gone@alpha.example")
+def test_seat_form_lists_only_own_partner_active_employees(client, two_partners, partner_admin):
+    deactivated = make_employee(two_partners.partner_a, "gone@alpha.example")
     access.employee_deactivate(employee=deactivated, at=at("2026-01-02"))
     client.force_login(partner_admin)
     content = client.get(reverse("admin:accounts_seat_add")).content.decode()
@@ -229,7 +192,7 @@ def test_seat_form_lists_only_own_partner_active_employees(client, world, partne
 
 
 @pytest.mark.django_db
-def test_users_without_partner_or_staff_group_see_nothing(client, world):
+def test_users_without_partner_or_staff_group_see_nothing(client, two_partners):
     stranger = User.objects.create_user("sam", "sam@example.com", "pw", is_staff=True)
     client.force_login(stranger)
     assert client.get(reverse("admin:accounts_employee_changelist")).status_code == 403

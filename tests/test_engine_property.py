@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from accounts import services as access
-from credits.engine import credit_lines_published, recompute_day
-from credits.models import ProgramSettings
+from credits.engine import recompute_day
+from credits.models import CreditLine, ProgramSettings
 from credits.services import activity_record
 from credits.staleness import mark_stale
 from tests.builders import at, give_access, make_client, make_employee, make_partner
@@ -27,8 +27,16 @@ GRACE = 3
 PARTNERS = ["7", "30", "100"]
 CLIENTS = {"900": ("100.00", "US"), "901": ("0.05", "IN")}  # cents to split, a growth market
 
-ACCESS = ["assign", "unassign", "seat_add", "seat_remove", "deactivate", "reactivate",
-          "remove_all", "services_end"]  # fmt: skip
+ACCESS = [
+    "assign",
+    "unassign",
+    "seat_add",
+    "seat_remove",
+    "deactivate",
+    "reactivate",
+    "remove_all",
+    "services_end",
+]
 event = st.tuples(
     st.integers(0, DAYS - 1),  # day
     st.integers(0, 23 * 60),  # minute of the day
@@ -101,7 +109,9 @@ class EngineMatchesReference(TestCase):
         ProgramSettings.objects.filter(pk=1).update(grace_days=GRACE)
         partners = {k: make_partner(k, joined="2026-01-01") for k in PARTNERS}
         employees = {k: make_employee(p, f"e@{k}.example") for k, p in partners.items()}
-        clients = {h: make_client(h, amount, "USD", country) for h, (amount, country) in CLIENTS.items()}  # fmt: skip
+        clients = {
+            h: make_client(h, amount, "USD", country) for h, (amount, country) in CLIENTS.items()
+        }
         for e in employees.values():  # everyone starts fully set up; events perturb that
             for c in clients.values():
                 give_access(e, c, "2026-02-01")
@@ -110,7 +120,12 @@ class EngineMatchesReference(TestCase):
             if (day, minute) in seen:  # one thing per minute: no ties to order
                 continue
             seen.add((day, minute))
-            when = at((datetime.combine(START + timedelta(day), datetime.min.time()) + timedelta(minutes=minute)).isoformat())  # fmt: skip
+            when = at(
+                (
+                    datetime.combine(START + timedelta(day), datetime.min.time())
+                    + timedelta(minutes=minute)
+                ).isoformat()
+            )
             self.apply(kind, employees[PARTNERS[pi]], clients[hub], when, qualifying)
 
         for offset in range(DAYS):  # day by day: each refresh re-aggregates a day or two
@@ -125,10 +140,17 @@ class EngineMatchesReference(TestCase):
 
     def lines_on(self, day: date) -> set:
         return {
-            (x.partner.key, x.client.hub_id, x.share, x.points, x.relationship_started,
-             x.last_qualifying_activity, x.credit_until)
-            for x in credit_lines_published(day).select_related("partner", "client")
-        }  # fmt: skip
+            (
+                x.partner.key,
+                x.client.hub_id,
+                x.share,
+                x.points,
+                x.relationship_started,
+                x.last_qualifying_activity,
+                x.credit_until,
+            )
+            for x in CreditLine.objects.published(day).select_related("partner", "client")
+        }
 
     def expected_on(self, events: list, day: date) -> set:
         """Replay the reference up to the end of `day` (it is cheap) and read its lines."""
@@ -143,7 +165,7 @@ class EngineMatchesReference(TestCase):
             self.reference_step(ref, kind, p, hub, START + timedelta(d), qualifying)
         return ref.lines(day)
 
-    def apply(self, kind: str, e, c, when: datetime, qualifying: bool) -> None:  # noqa: ANN001
+    def apply(self, kind: str, e, c, when: datetime, qualifying: bool) -> None:
         """Apply one event through the real services; those they refuse change nothing."""
         try:
             if kind == "activity":
@@ -169,7 +191,9 @@ class EngineMatchesReference(TestCase):
         except ValidationError:
             pass  # e.g. unassigning what is not assigned: the reference ignores it too
 
-    def reference_step(self, ref: Reference, kind: str, p: str, hub: str, day: date, qualifying: bool) -> None:  # fmt: skip
+    def reference_step(
+        self, ref: Reference, kind: str, p: str, hub: str, day: date, qualifying: bool
+    ) -> None:
         """The same event in the reference; state checks mirror what the services accept."""
         pair = (p, hub)
         if kind == "activity":

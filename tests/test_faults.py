@@ -21,18 +21,15 @@ from accounts.models import ClientAccount, Employee
 from credits import engine, tasks
 from credits.engine import (
     RecomputeBusy,
-    credit_lines_published,
     recompute_day,
     recompute_enqueue,
     run_claim,
     runs_requeue,
-    standings_published,
 )
-from credits.models import CreditLine, DayResult, RecomputeChunk, RecomputeRun
+from credits.models import CreditLine, DayResult, RecomputeChunk, RecomputeRun, Standing
 from partnercredit.celery import app as celery_app
 from tests.builders import act, give_access, make_client, make_employee
-from tests.test_foundation import redis_url, require_redis
-from tests.workers import database_url_of_test_db, running_worker
+from tests.workers import database_url_of_test_db, redis_url, require_redis, running_worker
 
 Status = RecomputeRun.Status
 DAY = date(2026, 3, 10)
@@ -40,7 +37,7 @@ UNREACHABLE_BROKER = "redis://127.0.0.1:1/0"
 
 
 @pytest.fixture
-def world(partner_a) -> dict:  # noqa: ANN001
+def world(partner_a) -> dict:
     """Partner A services two clients; both earn credit on DAY."""
     employee = make_employee(partner_a, "eve@alpha.example")
     first, second = make_client("9001", "1000.00"), make_client("9002", "250.00", "EUR", "DE")
@@ -54,10 +51,10 @@ def published(day: date = DAY) -> dict:
     """Everything a report shows for `day`."""
     result = DayResult.objects.filter(day=day).values_list("run_id", "computed_at").first()
     lines = sorted(
-        credit_lines_published(day).values_list("partner_id", "client_id", "share", "points")
+        CreditLine.objects.published(day).values_list("partner_id", "client_id", "share", "points")
     )
     standings = sorted(
-        standings_published(day).values_list("partner_id", "total_points", "managed_clients")
+        Standing.objects.published(day).values_list("partner_id", "total_points", "managed_clients")
     )
     return {"result": result, "lines": lines, "standings": standings}
 
@@ -111,7 +108,7 @@ def test_a_crash_inside_a_chunk_leaves_the_published_day_intact_and_a_rerun_comp
 
 def test_a_run_abandoned_without_heartbeat_is_failed_and_the_day_runs_again(
     world: dict,
-    settings,  # noqa: ANN001
+    settings,
 ) -> None:
     """A worker killed between chunks leaves a live run behind; it must not block the day."""
     recompute_day(day=DAY)
@@ -135,7 +132,7 @@ def _pg_conninfo() -> str:
     return database_url_of_test_db()
 
 
-def _wait_for(predicate, seconds: float, what: str) -> None:  # noqa: ANN001
+def _wait_for(predicate, seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():
@@ -169,7 +166,7 @@ def _forget_unacked_messages() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_with_sigkill_mid_chunk_changes_nothing_and_a_rerun_completes(
     world: dict,
-    settings,  # noqa: ANN001
+    settings,
 ) -> None:
     """1. Publish DAY. 2. Hold a lock on the credit lines so a real worker blocks inside a chunk.
     3. SIGKILL the worker's processes. 4. The published day is untouched; the run is stuck.
@@ -222,7 +219,7 @@ def test_a_worker_killed_with_sigkill_mid_chunk_changes_nothing_and_a_rerun_comp
 
 def test_two_recompute_now_clicks_queue_one_run(
     world: dict,
-    django_capture_on_commit_callbacks,  # noqa: ANN001
+    django_capture_on_commit_callbacks,
 ) -> None:
     celery_app.conf.task_always_eager = False
     with django_capture_on_commit_callbacks(execute=False) as dispatches:
@@ -236,7 +233,7 @@ def test_two_recompute_now_clicks_queue_one_run(
 def test_two_beats_for_one_day_queue_one_run(
     world: dict,
     monkeypatch: pytest.MonkeyPatch,
-    django_capture_on_commit_callbacks,  # noqa: ANN001
+    django_capture_on_commit_callbacks,
 ) -> None:
     monkeypatch.setattr(tasks, "yesterday", lambda: DAY)
     celery_app.conf.task_always_eager = False
@@ -359,7 +356,7 @@ def broker_down() -> Iterator[None]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_with_redis_down_the_health_check_names_the_broker(settings) -> None:  # noqa: ANN001
+def test_with_redis_down_the_health_check_names_the_broker(settings) -> None:
     settings.CELERY_BROKER_URL = UNREACHABLE_BROKER
     response = Client().get("/healthz")
     assert response.status_code == 503
@@ -389,7 +386,7 @@ def test_with_redis_down_an_enqueue_fails_loudly_keeps_the_run_queued_and_runs_o
 def test_with_redis_back_recompute_now_runs_the_day_once_the_lost_dispatch_is_stale(
     world: dict,
     broker_down: None,
-    settings,  # noqa: ANN001
+    settings,
 ) -> None:
     with pytest.raises(BrokerDown):
         recompute_enqueue(day=DAY)
@@ -409,7 +406,7 @@ def test_with_redis_back_recompute_now_runs_the_day_once_the_lost_dispatch_is_st
 def test_with_redis_down_recompute_now_in_the_admin_says_so(
     world: dict,
     broker_down: None,
-    staff,  # noqa: ANN001
+    staff,
 ) -> None:
     client = Client()
     client.force_login(staff)

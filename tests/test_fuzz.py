@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from credits.engine import recompute_day
+from credits.importing.reading import COLUMNS
 from tests.builders import act, give_access, make_client, make_employee
 
 FUZZ = settings(
@@ -59,7 +60,7 @@ junk = st.one_of(
             "é✓",
             "\u202e",
             "\x00",
-        ]  # fmt: skip
+        ]
     ),
     st.integers(min_value=-(10**20), max_value=10**20).map(str),
     st.dates().map(str),
@@ -67,7 +68,7 @@ junk = st.one_of(
 
 
 @pytest.fixture
-def reports_world(partner_a, staff, partner_admin) -> dict:  # noqa: ANN001
+def reports_world(partner_a, staff, partner_admin) -> dict:
     """A computed day with one relationship, seen by staff and by partner A's admin."""
     employee = make_employee(partner_a, "eve@alpha.example")
     client = make_client("9001")
@@ -90,8 +91,19 @@ REPORT_PATHS = [
     "/reports/clients/9001/",
     "/reports/why/",
 ]
-REPORT_PARAMS = ["date", "from", "to", "page", "q", "tier", "o", "sort", "partner", "client",
-                 "employee"]  # fmt: skip
+REPORT_PARAMS = [
+    "date",
+    "from",
+    "to",
+    "page",
+    "q",
+    "tier",
+    "o",
+    "sort",
+    "partner",
+    "client",
+    "employee",
+]
 
 
 @FUZZ
@@ -111,7 +123,12 @@ def test_report_pages_never_fail_on_any_query_string(
 @given(
     kind=st.sampled_from(["partners", "clients"]),
     # NUL has its own test below.
-    key=st.text(st.characters(blacklist_characters="/?#%\x00"), min_size=1, max_size=40),
+    # No lone surrogates either: a URL cannot carry them, the test client fails to encode them.
+    key=st.text(
+        st.characters(exclude_categories=["Cs"], exclude_characters="/?#%\x00"),
+        min_size=1,
+        max_size=40,
+    ),
 )
 def test_report_pages_never_fail_on_any_partner_key_or_hub_id(
     reports_world: dict, kind: str, key: str
@@ -164,11 +181,18 @@ def test_a_filter_id_beyond_64_bits_is_refused_not_a_server_error(admin_world: d
     [
         ("/admin/accounts/clientaccount/", {"country": "\x00"}),
         ("/admin/accounts/clientaccount/", {"q": "a\x00b"}),
-        ("/admin/autocomplete/", {"app_label": "accounts", "model_name": "clientmrr",
-                                  "field_name": "client", "term": "a\x00b"}),
+        (
+            "/admin/autocomplete/",
+            {
+                "app_label": "accounts",
+                "model_name": "clientmrr",
+                "field_name": "client",
+                "term": "a\x00b",
+            },
+        ),
         ("/reports/standings/", {"date": "\x00"}),
     ],
-)  # fmt: skip
+)
 def test_a_nul_character_in_a_parameter_is_refused_not_a_server_error(
     admin_world: dict, url: str, params: dict
 ) -> None:
@@ -188,7 +212,7 @@ def test_a_date_hierarchy_year_beyond_any_calendar_is_refused_not_a_server_error
 
 
 @pytest.fixture
-def admin_world(reports_world: dict) -> dict:  # noqa: ANN001
+def admin_world(reports_world: dict) -> dict:
     root = User.objects.create_superuser("root", "root@program.example", "pw")
     clients = dict(reports_world)
     clients["root"] = Client(raise_request_exception=False)
@@ -212,12 +236,23 @@ def test_admin_changelists_never_fail_on_any_search_or_filter(
 
 # --- import files ----------------------------------------------------------------------------
 
-COLUMNS = ["at", "event", "partner", "employee", "client", "name", "role", "country",
-           "currency", "amount", "tool", "action", "kind", "ref"]  # fmt: skip
-EVENTS = ["partner_joined", "partner_left", "employee_added", "employee_deactivated",
-          "employee_reactivated", "client_added", "mrr_changed", "client_assigned",
-          "client_unassigned", "seat_added", "seat_removed", "all_employees_removed",
-          "services_ended", "activity", "deal_closed"]  # fmt: skip
+EVENTS = [
+    "partner_joined",
+    "partner_left",
+    "employee_added",
+    "employee_deactivated",
+    "employee_reactivated",
+    "client_added",
+    "mrr_changed",
+    "client_assigned",
+    "client_unassigned",
+    "seat_added",
+    "seat_removed",
+    "all_employees_removed",
+    "services_ended",
+    "activity",
+    "deal_closed",
+]
 VALUES = {
     "at": st.sampled_from(["2026-03-01", "2026-03-01T10:00", "2026-03-01T10:00+02:00", "", "x"]),
     "event": st.sampled_from([*EVENTS, "", "unknown"]),
@@ -253,8 +288,9 @@ def event_files(draw: st.DrawFn) -> bytes:
         if draw(st.integers(0, 9)) == 0:
             cells = cells[: draw(st.integers(0, len(cells)))]  # a short row
         lines.append(",".join(_csv_field(c) for c in cells))
-    return "\n".join(lines).encode(draw(st.sampled_from(["utf-8", "utf-8-sig", "latin-1"])),
-                                    errors="replace")  # fmt: skip
+    return "\n".join(lines).encode(
+        draw(st.sampled_from(["utf-8", "utf-8-sig", "latin-1"])), errors="replace"
+    )
 
 
 def _table_counts() -> dict[str, int]:

@@ -106,7 +106,7 @@ def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict
 
 
 @pytest.fixture(scope="module")
-def gunicorn(django_db_setup, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: ANN001
+def gunicorn(django_db_setup, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A production gunicorn on a free local port, serving static files collected into a
     temporary STATIC_ROOT; it answers from the test database."""
     tmp_path = tmp_path_factory.mktemp("gunicorn")
@@ -131,7 +131,7 @@ def gunicorn(django_db_setup, tmp_path_factory: pytest.TempPathFactory) -> Itera
             "1",
             "--timeout",
             "30",
-        ],  # fmt: skip
+        ],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -202,7 +202,7 @@ def _login(client: Client, password: str) -> int:
 
 
 @pytest.fixture
-def throttled(settings, partner_admin: User) -> User:  # noqa: ANN001
+def throttled(settings, partner_admin: User) -> User:
     settings.AXES_ENABLED = True
     settings.AXES_FAILURE_LIMIT = 5
     settings.AXES_COOLOFF_TIME = timedelta(minutes=15)
@@ -253,7 +253,7 @@ def test_failures_of_one_user_do_not_lock_another(throttled: User, outsider: Use
 # --- /healthz --------------------------------------------------------------------------------
 
 
-def test_health_check_answers_ok_without_login(client: Client, db) -> None:  # noqa: ANN001
+def test_health_check_answers_ok_without_login(client: Client, db) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"database": "ok", "broker": "ok"}
@@ -262,8 +262,8 @@ def test_health_check_answers_ok_without_login(client: Client, db) -> None:  # n
 
 def test_health_check_names_an_unreachable_broker_without_leaking_its_url(
     client: Client,
-    db,  # noqa: ANN001
-    settings,  # noqa: ANN001
+    db,
+    settings,
 ) -> None:
     settings.CELERY_BROKER_URL = UNREACHABLE_BROKER
     started = time.monotonic()
@@ -277,7 +277,7 @@ def test_health_check_names_an_unreachable_broker_without_leaking_its_url(
 
 def test_health_check_names_a_failing_database(
     client: Client,
-    db,  # noqa: ANN001
+    db,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from django.db import OperationalError, connection
@@ -293,5 +293,5 @@ def test_health_check_names_a_failing_database(
     assert b"secret-host" not in response.content
 
 
-def test_health_check_refuses_other_methods(client: Client, db) -> None:  # noqa: ANN001
+def test_health_check_refuses_other_methods(client: Client, db) -> None:
     assert client.post("/healthz").status_code == 405

@@ -14,18 +14,18 @@ ADD = reverse("admin:credits_importjob_add")
 
 
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path) -> None:  # noqa: ANN001
+def _media(settings, tmp_path) -> None:
     settings.MEDIA_ROOT = tmp_path
 
 
 @pytest.fixture
-def world(partner_a, partner_b) -> None:  # noqa: ANN001
+def world(partner_a, partner_b) -> None:
     client = make_client("8001")
     give_access(make_employee(partner_a, "ann@a.example"), client)
     give_access(make_employee(partner_b, "bob@b.example"), client)
 
 
-def upload(client, user, content: str, **extra: str):  # noqa: ANN001, ANN201
+def upload(client, user, content: str, **extra: str):
     client.force_login(user)
     data = {"file": SimpleUploadedFile("events.csv", content.encode(), "text/csv"), **extra}
     return client.post(ADD, data)
@@ -41,7 +41,7 @@ def test_staff_upload_runs_in_the_background_and_shows_the_report(
     client,
     staff,
     world,
-    django_capture_on_commit_callbacks,  # noqa: ANN001
+    django_capture_on_commit_callbacks,
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         response = upload(client, staff, FILE)
@@ -58,7 +58,7 @@ def test_a_partner_admin_upload_keeps_only_their_activities_and_lists_the_rest(
     partner_admin,
     partner_a,
     world,
-    django_capture_on_commit_callbacks,  # noqa: ANN001
+    django_capture_on_commit_callbacks,
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         upload(client, partner_admin, FILE, skip_invalid="on")
@@ -82,7 +82,7 @@ def test_a_partner_admin_upload_keeps_only_their_activities_and_lists_the_rest(
 
 def test_a_failed_upload_writes_nothing_and_shows_why(
     client, staff, world, django_capture_on_commit_callbacks
-) -> None:  # noqa: ANN001
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         upload(
             client, staff, HEADER + activity("2026-04-03,1001,ann@a.example,8999,blog,publish,x")
@@ -94,7 +94,7 @@ def test_a_failed_upload_writes_nothing_and_shows_why(
 
 def test_outsider_cannot_see_partner_a_import_jobs(
     client, partner_admin, outsider, world, django_capture_on_commit_callbacks
-) -> None:  # noqa: ANN001
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         upload(client, partner_admin, FILE)
     job = ImportJob.objects.get()
@@ -108,13 +108,13 @@ def test_outsider_cannot_see_partner_a_import_jobs(
     assert client.get(reverse("admin:credits_importjob_change", args=[job.pk])).status_code == 404
 
 
-def test_a_credit_reviewer_reads_jobs_but_cannot_upload(client, reviewer) -> None:  # noqa: ANN001
+def test_a_credit_reviewer_reads_jobs_but_cannot_upload(client, reviewer) -> None:
     client.force_login(reviewer)
     assert client.get(reverse("admin:credits_importjob_changelist")).status_code == 200
     assert client.get(ADD).status_code == 403
 
 
-def test_running_a_job_twice_imports_once(staff, world, tmp_path) -> None:  # noqa: ANN001
+def test_running_a_job_twice_imports_once(staff, world, tmp_path) -> None:
     job = ImportJob.objects.create(
         file=SimpleUploadedFile("events.csv", FILE.encode()), uploaded_by=staff
     )

@@ -32,10 +32,16 @@ def publish(day: date, warnings: list[str] | None = None) -> RecomputeRun:
 
 def standing(run: RecomputeRun, partner: Partner, managed: str, sold: str, tier: str = "") -> None:
     Standing.objects.create(
-        run=run, day=run.day, partner=partner, managed_points=Decimal(managed),
-        sold_points=Decimal(sold), total_points=Decimal(managed) + Decimal(sold),
-        managed_clients=1, qualifying_activities=3, tier=tier,
-    )  # fmt: skip
+        run=run,
+        day=run.day,
+        partner=partner,
+        managed_points=Decimal(managed),
+        sold_points=Decimal(sold),
+        total_points=Decimal(managed) + Decimal(sold),
+        managed_clients=1,
+        qualifying_activities=3,
+        tier=tier,
+    )
 
 
 def line(
@@ -47,18 +53,26 @@ def line(
     sharing: int = 1,
     until: date = date(2026, 5, 1),
     employee=None,
-) -> CreditLine:  # noqa: ANN001
+) -> CreditLine:
     return CreditLine.objects.create(
-        run=run, day=run.day, partner=partner, client=client, currency="USD", mrr=1000,
-        partners_sharing=sharing, share=(Decimal(1000) / sharing).quantize(Decimal("0.01")),
+        run=run,
+        day=run.day,
+        partner=partner,
+        client=client,
+        currency="USD",
+        mrr=1000,
+        partners_sharing=sharing,
+        share=(Decimal(1000) / sharing).quantize(Decimal("0.01")),
         points=None if points is None else Decimal(points),
-        relationship_started=date(2026, 1, 5), last_qualifying_activity=date(2026, 3, 2),
-        last_employee=employee, credit_until=until,
-    )  # fmt: skip
+        relationship_started=date(2026, 1, 5),
+        last_qualifying_activity=date(2026, 3, 2),
+        last_employee=employee,
+        credit_until=until,
+    )
 
 
 @pytest.fixture
-def world(partner_a, partner_b):  # noqa: ANN001, ANN201
+def world(partner_a, partner_b):
     """A and B share client 5001; A alone has 5002 (at risk); 5003 was A's on 03-01 only."""
     erin = make_employee(partner_a, "erin@alpha.example")
     bob = make_employee(partner_b, "bob@beta.example")
@@ -82,7 +96,7 @@ def world(partner_a, partner_b):  # noqa: ANN001, ANN201
     return {"erin": erin, "bob": bob, "shared": shared, "own": own, "gone": gone}
 
 
-def _get(user: User | None, url: str, **params: str):  # noqa: ANN202
+def _get(user: User | None, url: str, **params: str):
     browser = Client()
     if user is not None:
         browser.force_login(user)
@@ -104,18 +118,18 @@ WHY = reverse("reports:why")
 # --- Login and scoping -----------------------------------------------------------------------
 
 
-def test_an_anonymous_visitor_is_sent_to_the_login_page(world) -> None:  # noqa: ANN001
+def test_an_anonymous_visitor_is_sent_to_the_login_page(world) -> None:
     response = _get(None, STANDINGS)
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
 
 
-def test_a_login_with_neither_program_role_nor_partner_is_refused(world) -> None:  # noqa: ANN001
+def test_a_login_with_neither_program_role_nor_partner_is_refused(world) -> None:
     stranger = User.objects.create_user("nobody", "n@example.com", "pw", is_staff=True)
     assert _get(stranger, STANDINGS).status_code == 403
 
 
-def test_outsider_standings_do_not_include_partner_a(world, outsider) -> None:  # noqa: ANN001
+def test_outsider_standings_do_not_include_partner_a(world, outsider) -> None:
     html = _html(outsider, STANDINGS)
     assert "2002" in html
     assert "Alpha Agency" not in html
@@ -131,23 +145,23 @@ def test_outsider_standings_do_not_include_partner_a(world, outsider) -> None:  
         (WHY, {"partner": "1001", "client": "5002", "employee": "erin@alpha.example"}),
     ],
 )
-def test_outsider_cannot_see_partner_a_pages(world, outsider, url: str, params: dict) -> None:  # noqa: ANN001
+def test_outsider_cannot_see_partner_a_pages(world, outsider, url: str, params: dict) -> None:
     assert _get(outsider, url, **params).status_code == 404
 
 
-def test_outsider_cannot_ask_why_for_a_client_of_partner_a_only(world, outsider) -> None:  # noqa: ANN001
+def test_outsider_cannot_ask_why_for_a_client_of_partner_a_only(world, outsider) -> None:
     assert _get(outsider, WHY, partner="2002", client="5002").status_code == 404
 
 
 @pytest.mark.parametrize("name", ["reports:standings_csv", "reports:standings_xlsx"])
-def test_outsider_downloads_do_not_include_partner_a(world, outsider, name: str) -> None:  # noqa: ANN001
+def test_outsider_downloads_do_not_include_partner_a(world, outsider, name: str) -> None:
     response = _get(outsider, reverse(name))
     assert response.status_code == 200
     assert b"1001" not in response.content
     assert b"Alpha" not in response.content
 
 
-def test_reports_home_sends_a_partner_admin_to_their_partner_page(world, partner_admin) -> None:  # noqa: ANN001
+def test_reports_home_sends_a_partner_admin_to_their_partner_page(world, partner_admin) -> None:
     response = _get(partner_admin, reverse("reports:index"))
     assert response["Location"] == PARTNER_A
 
@@ -157,7 +171,7 @@ def test_reports_home_sends_a_partner_admin_to_their_partner_page(world, partner
 
 def test_every_page_says_which_day_it_shows_when_it_was_computed_and_its_warnings(
     world,
-    staff,  # noqa: ANN001
+    staff,
 ) -> None:
     for url, params in [
         (STANDINGS, {}),
@@ -170,33 +184,33 @@ def test_every_page_says_which_day_it_shows_when_it_was_computed_and_its_warning
         assert "No currency rate for XYZ on 2026-03-31." in html, url
 
 
-def test_a_day_never_computed_says_so_instead_of_showing_zeros(world, staff) -> None:  # noqa: ANN001
+def test_a_day_never_computed_says_so_instead_of_showing_zeros(world, staff) -> None:
     for url in [STANDINGS, PARTNER_A, CLIENT_SHARED]:
         html = _html(staff, url, date="2026-03-15")
         assert "2026-03-15 has never been computed" in html, url
         assert "0.00" not in html, url
 
 
-def test_with_nothing_computed_the_standings_say_no_day_has_been_computed(staff, partner_a) -> None:  # noqa: ANN001
+def test_with_nothing_computed_the_standings_say_no_day_has_been_computed(staff, partner_a) -> None:
     html = _html(staff, STANDINGS)
     assert "No day has been computed yet" in html
 
 
-def test_a_day_never_computed_has_no_download(world, staff) -> None:  # noqa: ANN001
+def test_a_day_never_computed_has_no_download(world, staff) -> None:
     assert _get(staff, reverse("reports:standings_csv"), date="2026-03-15").status_code == 404
 
 
 # --- Program standings -----------------------------------------------------------------------
 
 
-def test_staff_see_every_partner_with_points_tier_next_tier_and_change(world, reviewer) -> None:  # noqa: ANN001
+def test_staff_see_every_partner_with_points_tier_next_tier_and_change(world, reviewer) -> None:
     html = _html(reviewer, STANDINGS)
     assert "Alpha Agency" in html and "Beta Bureau" in html
     assert 'href="/reports/partners/1001/?date=2026-03-31"' in html
     assert "+110.00" in html  # A: 115 total now, 5 thirty days earlier
 
 
-def test_points_to_the_next_tier_and_the_binding_minimum(world, staff) -> None:  # noqa: ANN001
+def test_points_to_the_next_tier_and_the_binding_minimum(world, staff) -> None:
     rows = list(
         csv.DictReader(io.StringIO(_get(staff, reverse("reports:standings_csv")).content.decode()))
     )
@@ -210,7 +224,7 @@ def test_points_to_the_next_tier_and_the_binding_minimum(world, staff) -> None: 
     assert b["binding_minimum"] == ""
 
 
-def test_the_binding_minimum_is_the_largest_gap(world, staff) -> None:  # noqa: ANN001
+def test_the_binding_minimum_is_the_largest_gap(world, staff) -> None:
     Standing.objects.filter(partner__key="1001", day=DAY).update(
         managed_points=Decimal(90), sold_points=Decimal(5), total_points=Decimal(95)
     )  # against Gold's 100 total / 20 sold
@@ -222,7 +236,7 @@ def test_the_binding_minimum_is_the_largest_gap(world, staff) -> None:  # noqa: 
     assert a["binding_minimum"] == "sold points"
 
 
-def test_standings_filter_by_tier_and_search(world, staff) -> None:  # noqa: ANN001
+def test_standings_filter_by_tier_and_search(world, staff) -> None:
     gold = _html(staff, STANDINGS, tier="Gold")
     assert "Beta Bureau" in gold and "Alpha Agency" not in gold
     untiered = _html(staff, STANDINGS, tier="-")
@@ -231,14 +245,14 @@ def test_standings_filter_by_tier_and_search(world, staff) -> None:  # noqa: ANN
     assert "Alpha Agency" in found and "Beta Bureau" not in found
 
 
-def test_standings_sort_by_total_points_descending(world, staff) -> None:  # noqa: ANN001
+def test_standings_sort_by_total_points_descending(world, staff) -> None:
     html = _html(staff, STANDINGS, sort="-total")
     assert html.index("Beta Bureau") < html.index("Alpha Agency")
     html = _html(staff, STANDINGS, sort="total")
     assert html.index("Alpha Agency") < html.index("Beta Bureau")
 
 
-def test_standings_show_fifty_rows_a_page(staff, db) -> None:  # noqa: ANN001
+def test_standings_show_fifty_rows_a_page(staff, db) -> None:
     run = publish(DAY)
     for i in range(60):
         standing(run, make_partner(f"{3000 + i}"), "1", "0")
@@ -249,7 +263,7 @@ def test_standings_show_fifty_rows_a_page(staff, db) -> None:  # noqa: ANN001
     assert second.count('href="/reports/partners/') == 10
 
 
-def test_the_csv_download_has_the_filtered_rows_and_neutralised_formulas(world, staff) -> None:  # noqa: ANN001
+def test_the_csv_download_has_the_filtered_rows_and_neutralised_formulas(world, staff) -> None:
     Partner.objects.filter(key="2002").update(name="=HYPERLINK(1)")
     response = _get(staff, reverse("reports:standings_csv"), tier="Gold")
     assert response["Content-Type"].startswith("text/csv")
@@ -274,7 +288,7 @@ def test_the_csv_download_has_the_filtered_rows_and_neutralised_formulas(world, 
     ]
 
 
-def test_the_xlsx_download_has_the_filtered_rows_and_neutralised_formulas(world, staff) -> None:  # noqa: ANN001
+def test_the_xlsx_download_has_the_filtered_rows_and_neutralised_formulas(world, staff) -> None:
     Partner.objects.filter(key="1001").update(name="@SUM(A1)")
     response = _get(staff, reverse("reports:standings_xlsx"), q="1001")
     sheet = load_workbook(io.BytesIO(response.content)).active
@@ -284,7 +298,7 @@ def test_the_xlsx_download_has_the_filtered_rows_and_neutralised_formulas(world,
     assert rows[1][5] == 115
 
 
-def test_a_partner_admin_sees_only_their_own_standing(world, partner_admin) -> None:  # noqa: ANN001
+def test_a_partner_admin_sees_only_their_own_standing(world, partner_admin) -> None:
     html = _html(partner_admin, STANDINGS)
     assert "Alpha Agency" in html
     assert "Beta Bureau" not in html
@@ -295,7 +309,7 @@ def test_a_partner_admin_sees_only_their_own_standing(world, partner_admin) -> N
 
 def test_partner_page_lists_clients_with_share_points_and_last_activity(
     world, partner_admin
-) -> None:  # noqa: ANN001
+) -> None:
     html = _html(partner_admin, PARTNER_A)
     assert "Client 5001" in html and "Client 5002" in html
     assert "500.00" in html  # the shared client's share
@@ -305,14 +319,14 @@ def test_partner_page_lists_clients_with_share_points_and_last_activity(
     assert "/reports/why/?partner=1001&amp;client=5001" in html
 
 
-def test_partner_page_lists_at_risk_clients_whose_credit_ends_within_14_days(world, staff) -> None:  # noqa: ANN001
+def test_partner_page_lists_at_risk_clients_whose_credit_ends_within_14_days(world, staff) -> None:
     html = _html(staff, PARTNER_A)
     at_risk = html[html.index('id="at-risk"') : html.index("New and lost")]
     assert "Client 5002" in at_risk
     assert "Client 5001" not in at_risk
 
 
-def test_partner_page_shows_new_and_lost_points_with_their_clients(world, staff) -> None:  # noqa: ANN001
+def test_partner_page_shows_new_and_lost_points_with_their_clients(world, staff) -> None:
     html = _html(staff, PARTNER_A, **{"from": "2026-03-01", "to": "2026-03-31"})
     section = html[html.index('id="points-changes"') :]
     assert "new <strong>+10.00</strong>, lost <strong>−7.00</strong>" in html
@@ -320,18 +334,18 @@ def test_partner_page_shows_new_and_lost_points_with_their_clients(world, staff)
     assert "-5.00" in section  # 5001: 10 → 5 once shared
 
 
-def test_partner_page_says_a_range_day_was_never_computed(world, staff) -> None:  # noqa: ANN001
+def test_partner_page_says_a_range_day_was_never_computed(world, staff) -> None:
     html = _html(staff, PARTNER_A, **{"from": "2026-02-01", "to": "2026-03-31"})
     assert "Cannot compare: 2026-02-01 never computed." in html
 
 
-def test_partner_page_shows_tier_progress_against_each_minimum(world, staff) -> None:  # noqa: ANN001
+def test_partner_page_shows_tier_progress_against_each_minimum(world, staff) -> None:
     html = _html(staff, PARTNER_A)
     progress = html[html.index('id="tier-progress"') :]
     assert "Diamond" in progress and "qualifying activities in 30 days" in progress
 
 
-def test_partner_page_shows_ended_relationships_with_their_reason(world, staff) -> None:  # noqa: ANN001
+def test_partner_page_shows_ended_relationships_with_their_reason(world, staff) -> None:
     ended_client = make_client("5004")
     give_access(world["erin"], ended_client)
     act(world["erin"], ended_client, "2026-03-02T10:00")
@@ -343,7 +357,7 @@ def test_partner_page_shows_ended_relationships_with_their_reason(world, staff) 
     assert "2026-03-07" in ended
 
 
-def test_partner_page_draws_points_over_time_with_tier_lines_as_inline_svg(world, staff) -> None:  # noqa: ANN001
+def test_partner_page_draws_points_over_time_with_tier_lines_as_inline_svg(world, staff) -> None:
     html = _html(staff, PARTNER_A)
     assert "<svg" in html and 'class="series-total_points"' in html
     assert 'class="tier-line"' in html
@@ -353,26 +367,26 @@ def test_partner_page_draws_points_over_time_with_tier_lines_as_inline_svg(world
 # --- Client page and "why no credit?" ----------------------------------------------------------
 
 
-def test_client_page_lists_every_partner_servicing_it_for_staff(world, staff) -> None:  # noqa: ANN001
+def test_client_page_lists_every_partner_servicing_it_for_staff(world, staff) -> None:
     html = _html(staff, CLIENT_SHARED)
     partners = html[html.index('id="client-partners"') : html.index('id="client-employees"')]
     assert "Alpha Agency" in partners and "Beta Bureau" in partners
     assert "erin@alpha.example" in html and "bob@beta.example" in html
 
 
-def test_client_page_shows_a_partner_admin_only_their_own_part(world, partner_admin) -> None:  # noqa: ANN001
+def test_client_page_shows_a_partner_admin_only_their_own_part(world, partner_admin) -> None:
     html = _html(partner_admin, CLIENT_SHARED)
     assert "Alpha Agency" in html
     assert "Beta Bureau" not in html and "bob@beta.example" not in html
 
 
-def test_outsider_sees_only_their_own_part_of_a_shared_client(world, outsider) -> None:  # noqa: ANN001
+def test_outsider_sees_only_their_own_part_of_a_shared_client(world, outsider) -> None:
     html = _html(outsider, CLIENT_SHARED)
     assert "Beta Bureau" in html and "bob@beta.example" in html
     assert "Alpha Agency" not in html and "erin@alpha.example" not in html
 
 
-def test_client_page_shows_whether_each_employee_meets_each_step(world, staff) -> None:  # noqa: ANN001
+def test_client_page_shows_whether_each_employee_meets_each_step(world, staff) -> None:
     html = _html(staff, CLIENT_SHARED)
     employees = html[html.index('id="client-employees"') :]
     assert "Employee holds a seat in the client account" in employees
@@ -380,20 +394,20 @@ def test_client_page_shows_whether_each_employee_meets_each_step(world, staff) -
     assert "/reports/why/?partner=1001&amp;client=5001&amp;employee=erin%40alpha.example" in html
 
 
-def test_why_page_highlights_the_first_failing_step(world, partner_admin) -> None:  # noqa: ANN001
+def test_why_page_highlights_the_first_failing_step(world, partner_admin) -> None:
     html = _html(partner_admin, WHY, partner="1001", client="5001", date="2026-06-30")
     assert "Not earning managed credit" in html
     first = html[html.index("first-failing") :]
     assert first.index("Counted qualifying activity within the grace period") < first.index("</tr>")
 
 
-def test_why_page_says_until_which_day_credit_runs_without_new_activity(world, staff) -> None:  # noqa: ANN001
+def test_why_page_says_until_which_day_credit_runs_without_new_activity(world, staff) -> None:
     html = _html(staff, WHY, partner="1001", client="5001", employee="erin@alpha.example")
     assert "Earning managed credit" in html
     assert "<strong>2026-05-01</strong>" in html  # 2026-03-02 + 60 days
 
 
-def test_why_page_defaults_to_a_partner_admins_own_partner(world, partner_admin) -> None:  # noqa: ANN001
+def test_why_page_defaults_to_a_partner_admins_own_partner(world, partner_admin) -> None:
     html = _html(partner_admin, WHY, client="5002")
     assert 'id="checklist"' in html
 
@@ -434,8 +448,8 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(
     size: int,
     url: str,
     params: dict,
-    limit: int,  # noqa: ANN001
-    django_assert_max_num_queries,  # noqa: ANN001
+    limit: int,
+    django_assert_max_num_queries,
 ) -> None:
     _grow(world, size)
     browser = Client()
@@ -444,7 +458,7 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(
         assert browser.get(url, params).status_code == 200
 
 
-def test_pages_read_a_day_computed_by_the_engine(partner_a, staff) -> None:  # noqa: ANN001
+def test_pages_read_a_day_computed_by_the_engine(partner_a, staff) -> None:
     from credits.engine import recompute_day
 
     erin = make_employee(partner_a, "erin@alpha.example")

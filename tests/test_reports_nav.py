@@ -4,7 +4,7 @@ import pytest
 
 
 @pytest.mark.django_db
-def test_every_admin_page_links_to_the_reports(client, partner_admin) -> None:  # noqa: ANN001
+def test_every_admin_page_links_to_the_reports(client, partner_admin) -> None:
     client.force_login(partner_admin)
     page = client.get("/admin/")
     assert page.status_code == 200

@@ -7,7 +7,6 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 
 from accounts.models import Employee, RelationshipEnd
-from credits.engine import credit_lines_published
 from credits.models import Activity, CreditLine, DayResult
 from credits.relationships import relationship_history
 from partnercredit.days import yesterday
@@ -15,7 +14,7 @@ from partnercredit.days import yesterday
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_shows_every_state_and_is_idempotent(settings) -> None:  # noqa: ANN001
+def test_seed_demo_shows_every_state_and_is_idempotent(settings) -> None:
     call_command("seed_demo", "--days", "3", stdout=io.StringIO())
     counts = (Activity.objects.count(), CreditLine.objects.count(), Employee.objects.count())
     out = io.StringIO()
@@ -29,7 +28,7 @@ def test_seed_demo_shows_every_state_and_is_idempotent(settings) -> None:  # noq
 
     day = yesterday()
     assert DayResult.objects.filter(day=day).exists()
-    lines = list(credit_lines_published(day).select_related("client"))
+    lines = list(CreditLine.objects.published(day).select_related("client"))
     assert {line.partners_sharing for line in lines if line.client.hub_id == "8001"} == {2}
     assert len({line.currency for line in lines}) >= 3
     assert any(line.at_risk() for line in lines)

@@ -1,4 +1,4 @@
-"""Start a real Celery worker (and optionally beat) as a subprocess for a test."""
+"""Real Celery workers for tests: the Redis they need, and a worker (and beat) as a subprocess."""
 
 import os
 import subprocess
@@ -8,10 +8,33 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+import redis
 from celery import Celery
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def redis_url() -> str:
+    return os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+
+
+def redis_reachable() -> bool:
+    try:
+        return bool(redis.Redis.from_url(redis_url(), socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def require_redis() -> None:
+    """Skip with a reason where no Redis is reachable; on CI that is a failure instead."""
+    if redis_reachable():
+        return
+    message = f"no Redis reachable at {redis_url()}"
+    if os.environ.get("CI"):
+        pytest.fail(message + " (CI must have Redis)")
+    pytest.skip(message)
 
 
 def database_url_of_test_db() -> str:
@@ -36,11 +59,22 @@ def running_worker(
         "CELERY_TASK_ALWAYS_EAGER": "false",
         **(extra_env or {}),
     }
-    args = [sys.executable, "-m", "celery", "-A", "partnercredit", "worker", "--loglevel=INFO",
-            "--concurrency=2", "--pool=prefork", "--without-gossip", "--without-mingle"]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "partnercredit",
+        "worker",
+        "--loglevel=INFO",
+        "--concurrency=2",
+        "--pool=prefork",
+        "--without-gossip",
+        "--without-mingle",
+    ]
     if beat:
         args += ["--beat", "--schedule", str(ROOT / "var" / f"test-beat-{os.getpid()}")]
-    log = open(ROOT / "var" / f"test-worker-{os.getpid()}.log", "w")  # noqa: SIM115
+    log = open(ROOT / "var" / f"test-worker-{os.getpid()}.log", "w")
     proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     # Not the current app: later eager calls in this process must stay in-process.
     app = Celery("partnercredit-test", broker=redis_url, backend=redis_url, set_as_current=False)

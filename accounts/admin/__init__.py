@@ -4,6 +4,6 @@ Every change goes through `accounts.services`; every page is scoped by `PartnerS
 Nothing with history is deleted: employees are deactivated, assignments and seats ended.
 """
 
-from accounts.admin import access, clients, employees, partners
+from accounts.admin import access, clients, employees, partners, requests
 
-__all__ = ["access", "clients", "employees", "partners"]
+__all__ = ["access", "clients", "employees", "partners", "requests"]

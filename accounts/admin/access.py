@@ -4,10 +4,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -20,30 +20,46 @@ from accounts.admin.common import (
 from accounts.models import (
     Assignment,
     ClientAccount,
+    Partner,
     Seat,
 )
 from accounts.permissions import (
     AnyUser,
     is_access_manager,
     is_partner_admin,
+    partner_of,
 )
 from accounts.scoping import PartnerScopedAdmin
+from accounts.selectors import clients_partner_may_act_in
+from partnercredit.validators import KeyFormField
 
 # --- assignments and seats -----------------------------------------------------------------------
 
 
 class AccessAddForm(forms.ModelForm):
-    """Pick one of your partner's active employees and type the client's hub id."""
+    """Pick one of your partner's active employees and type the client's hub id.
 
-    client_hub_id = forms.CharField(label="client hub id")
+    A partner's user may name only a client their partner may act in (SPEC §1); a hub id
+    that does not exist gets the same answer from the same query, so the form cannot be used
+    to find out which hub ids exist.
+    """
+
+    client_hub_id = KeyFormField(label="client hub id")
     step: str = ""  # "is assigned" / "has a seat in"
+    own_partner: Partner | None = None  # set for a partner's user
 
     class Meta:
         fields = ["employee"]
 
     def clean_client_hub_id(self) -> ClientAccount:
         hub_id = self.cleaned_data["client_hub_id"].strip()
-        client = ClientAccount.objects.filter(hub_id=hub_id).first()
+        clients = ClientAccount.objects.filter(hub_id=hub_id)
+        if self.own_partner is not None:
+            client = clients_partner_may_act_in(self.own_partner, clients).first()
+            if client is None:
+                raise ValidationError(services.no_access_message(hub_id))
+            return client
+        client = clients.first()
         if client is None:
             raise ValidationError(f"No client account has hub id {hub_id}.")
         return client
@@ -87,7 +103,18 @@ class AccessIntervalAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
             kwargs["form"] = AccessAddForm
         form = super().get_form(request, obj, **kwargs)
         form.step = self.step
+        form.own_partner = partner_of(request.user)
         return form
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        """A change made meanwhile by someone else is a message, not an error page."""
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except ValidationError as error:
+            self.message_user(request, "; ".join(error.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -109,13 +136,19 @@ class AccessIntervalAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
 
     def _end_selected(self, request: HttpRequest, queryset: QuerySet, noun: str) -> None:
         now = timezone.now()
-        ended = [
-            type(self).close_service(
-                employee=row.employee, client=row.client, at=now, actor=request.user
-            )
-            for row in queryset.filter(end__isnull=True).select_related("employee__partner")
-        ]
-        self.message_user(request, f"{_plural(len(ended), noun)} ended.")
+        ended, problems = 0, []
+        for row in queryset.filter(end__isnull=True).select_related("employee__partner", "client"):
+            try:
+                type(self).close_service(
+                    employee=row.employee, client=row.client, at=now, actor=request.user
+                )
+            except ValidationError as error:  # ended meanwhile by someone else
+                problems.extend(error.messages)
+            else:
+                ended += 1
+        self.message_user(request, f"{_plural(ended, noun)} ended.")
+        if problems:
+            self.message_user(request, " ".join(problems), messages.WARNING)
 
 
 @admin.register(Assignment)

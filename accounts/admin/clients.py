@@ -6,8 +6,8 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
-from django.db.models import Model, Q, QuerySet
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
@@ -32,13 +32,14 @@ from accounts.permissions import (
     partner_of,
 )
 from accounts.scoping import PartnerScopedAdmin
-from credits.models import Activity, Deal
+from accounts.selectors import clients_partner_may_see
+from partnercredit.validators import AmountFormField
 
 # --- client accounts -----------------------------------------------------------------------------
 
 
 class ClientAccountAddForm(forms.ModelForm):
-    amount = forms.DecimalField(label="MRR", max_digits=14, decimal_places=2, min_value=0)
+    amount = AmountFormField(label="MRR")
 
     class Meta:
         model = ClientAccount
@@ -59,12 +60,7 @@ class ClientAccountAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
         partner = partner_of(request.user)
         if partner is None:
             return super().scope_queryset(request, queryset)
-        return queryset.filter(
-            Q(pk__in=Assignment.objects.filter(employee__partner=partner).values("client"))
-            | Q(pk__in=Seat.objects.filter(employee__partner=partner).values("client"))
-            | Q(pk__in=Activity.objects.filter(partner=partner).values("client"))
-            | Q(pk__in=Deal.objects.filter(partner=partner).values("client"))
-        )
+        return clients_partner_may_see(partner, queryset)
 
     def get_fields(self, request: HttpRequest, obj: ClientAccount | None = None) -> list[str]:
         if obj is None:
@@ -95,8 +91,13 @@ class ClientAccountAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
         )
         _adopt(obj, client)
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict | None = None) -> HttpResponse:  # fmt: skip
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
         client = self.get_object(request, unquote(object_id))
         context = {
             **(extra_context or {}),
@@ -176,30 +177,56 @@ class ClientAccountAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
             done="assignment",
         )
 
-    def _end_view(self, request: HttpRequest, object_id: str, *, service: Callable, title: str,
-                  warning: str, done: str) -> HttpResponse:  # fmt: skip
+    def _end_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        *,
+        service: Callable,
+        title: str,
+        warning: str,
+        done: str,
+    ) -> HttpResponse:
         client = self.get_object(request, unquote(object_id))
         if not self.has_end_permission(request):
             raise PermissionDenied
         own = partner_of(request.user)
-        form = ConfirmEndForm(request.POST or None, expected=client.hub_id, pick_partner=not own)
+        with_access = services.partners_with_access(client=client)
+        back = HttpResponseRedirect(
+            reverse("admin:accounts_clientaccount_change", args=[client.pk])
+        )
+        if own is not None and not with_access.filter(pk=own.pk).exists():
+            self.message_user(
+                request,
+                f"{own.key} has no access to {client.hub_id}: there is nothing to end.",
+                messages.ERROR,
+            )
+            return back
+        form = ConfirmEndForm(
+            request.POST or None,
+            expected=client.hub_id,
+            pick_partner=not own,
+            partners=with_access,
+        )
         if request.method == "POST" and form.is_valid():
             partner = own or form.cleaned_data["partner"]
-            count = service(
-                partner=partner,
-                client=client,
-                at=timezone.now(),
-                actor=request.user,
-                note=form.cleaned_data["reason"],
-            )
+            try:
+                count = service(
+                    partner=partner,
+                    client=client,
+                    at=timezone.now(),
+                    actor=request.user,
+                    note=form.cleaned_data["reason"],
+                )
+            except ValidationError as error:
+                self.message_user(request, "; ".join(error.messages), messages.ERROR)
+                return back
             self.message_user(
                 request,
                 f"{title} for {partner.key}: {_plural(count, done)} ended.",
                 messages.SUCCESS,
             )
-            return HttpResponseRedirect(
-                reverse("admin:accounts_clientaccount_change", args=[client.pk])
-            )
+            return back
         return confirm_end_page(
             request, self, client, title=f"{title}: {client}", warning=warning, form=form
         )

@@ -48,7 +48,7 @@ class DefaultYesFilter(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
         return [("yes", "Yes"), ("no", "No"), ("all", "All")]
 
-    def choices(self, changelist: Any):  # noqa: ANN201
+    def choices(self, changelist: Any):
         current = self.value() or "yes"
         for lookup, title in self.lookup_choices:
             yield {
@@ -92,12 +92,21 @@ class ConfirmEndForm(forms.Form):
     confirmation = forms.CharField()
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
 
-    def __init__(self, *args: Any, expected: str, pick_partner: bool, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        expected: str,
+        pick_partner: bool,
+        partners: QuerySet | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.expected = expected
         self.fields["confirmation"].help_text = f"Type “{expected}” to confirm."
         if not pick_partner:
             del self.fields["partner"]
+        elif partners is not None:  # only the partners the action can apply to
+            self.fields["partner"].queryset = partners.filter(left_at__isnull=True)
 
     def clean_confirmation(self) -> str:
         value = self.cleaned_data["confirmation"].strip()
@@ -106,8 +115,15 @@ class ConfirmEndForm(forms.Form):
         return value
 
 
-def confirm_end_page(request: HttpRequest, model_admin: admin.ModelAdmin, obj: Model, *,
-                     title: str, warning: str, form: ConfirmEndForm) -> TemplateResponse:  # fmt: skip
+def confirm_end_page(
+    request: HttpRequest,
+    model_admin: admin.ModelAdmin,
+    obj: Model,
+    *,
+    title: str,
+    warning: str,
+    form: ConfirmEndForm,
+) -> TemplateResponse:
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.model._meta,
@@ -119,8 +135,9 @@ def confirm_end_page(request: HttpRequest, model_admin: admin.ModelAdmin, obj: M
     return TemplateResponse(request, "admin/accounts/confirm_end.html", context)
 
 
-def redirect_to_one(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet,
-                    url_name: str) -> HttpResponseRedirect | None:  # fmt: skip
+def redirect_to_one(
+    model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, url_name: str
+) -> HttpResponseRedirect | None:
     """Relationship-ending actions work on one object at a time, behind a confirmation page."""
     if queryset.count() != 1:
         model_admin.message_user(request, "Select exactly one row.", messages.WARNING)

@@ -90,8 +90,15 @@ class EmployeeAddForm(forms.ModelForm):
 
 @admin.register(Employee)
 class EmployeeAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
-    list_display = ["email", "name", "partner", "role", "is_client_access_manager", "is_active",
-                    "deactivated_at"]  # fmt: skip
+    list_display = [
+        "email",
+        "name",
+        "partner",
+        "role",
+        "is_client_access_manager",
+        "is_active",
+        "deactivated_at",
+    ]
     list_filter = [ActiveFilter, "role", "is_client_access_manager", "partner"]
     search_fields = ["email", "name", "partner__key", "partner__name"]
     list_select_related = ["partner"]

@@ -18,6 +18,7 @@ from accounts.models import (
     Employee,
     EmployeeSpell,
     Partner,
+    PartnerSpell,
     RelationshipEnd,
     Seat,
 )
@@ -95,25 +96,33 @@ class Changes:
 
 
 def partner_joined(changes: Changes, row: EventRow) -> None:
+    """A partner joins the program, or rejoins after leaving: a new membership spell."""
     key, name = row.values["partner"], row.values.get("name", "")
     partner = changes.world.partners.get(key)
     if partner is None:
         partner = new_row(Partner, key=key, name=name or key, joined_at=row.at)
         changes.journal.add(partner)
         changes.world.partner_put(partner)
-        return
-    rules.partner_may_join(key=key, in_program=partner.left_at is None)
-    changes.set(partner, left_at=None, joined_at=row.at, name=name or partner.name)
+    else:
+        rules.partner_may_join(key=key, left_at=partner.left_at, at=row.at)
+        changes.set(partner, left_at=None, joined_at=row.at, name=name or partner.name)
+    spell = new_row(PartnerSpell, partner_id=partner.id, start=row.at)
+    changes.journal.add(spell)
+    changes.world.partner_spells[key] = spell
 
 
 def partner_left(changes: Changes, row: EventRow) -> None:
-    """Every relationship ends at once and every employee is deactivated."""
+    """Every relationship ends at once, the spell ends and every employee is deactivated."""
     partner, at = changes.partner(row), row.at
-    rules.partner_may_leave(key=partner.key, has_left=partner.left_at is not None)
+    rules.partner_may_leave(key=partner.key, has_left=partner.left_at is not None,
+                            joined_at=partner.joined_at, at=at)  # fmt: skip
     leaving = [e for e in changes.world.staff[partner.key] if e.is_active]
     for employee in leaving:
         changes.may_deactivate(employee, (partner.key, employee.email), at)
     changes.set(partner, left_at=at)
+    spell = changes.world.partner_spells.pop(partner.key, None)
+    if spell is not None:
+        changes.set(spell, end=at)
     for employee in leaving:
         changes.deactivate(employee, (partner.key, employee.email), at)
     changes.relationship_end(partner, None, at, RelationshipEnd.Reason.PARTNER_LEFT)
@@ -167,7 +176,6 @@ def mrr_changed(changes: Changes, row: EventRow) -> None:
 
 
 def _mrr(changes: Changes, client: Row, row: EventRow) -> None:
-    rules.mrr_may_be(hub_id=client.hub_id, amount=row.amount)
     currency = row.values.get("currency") or client.currency
     if currency != client.currency:
         changes.set(client, currency=currency)
@@ -219,7 +227,11 @@ def _ender(model: Access, reason: str) -> Callable[[Changes, EventRow], None]:
 
     def end_relationship(changes: Changes, row: EventRow) -> None:
         partner, client = changes.partner(row), changes.client(row)
-        emails = list(changes.world.open.get((model, partner.key, client.hub_id), {}).items())
+        opened = changes.world.open
+        has_access = any(opened.get((m, partner.key, client.hub_id)) for m in (Assignment, Seat))
+        rules.relationship_may_end(partner_key=partner.key, hub_id=client.hub_id,
+                                   has_access=has_access)  # fmt: skip
+        emails = list(opened.get((model, partner.key, client.hub_id), {}).items())
         for email, access in emails:
             rules.access_may_end(email=email, start=access.start, at=row.at)
         for email, _access in emails:

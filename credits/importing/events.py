@@ -7,6 +7,7 @@ history, and the fingerprints that make a re-import skip it, are written togethe
 """
 
 import uuid
+from collections import Counter
 from datetime import datetime, tzinfo
 
 from django.core.exceptions import ValidationError
@@ -29,6 +30,7 @@ from credits.importing.reading import (
     choice_parse,
     country_parse,
     currency_parse,
+    key_parse,
     text_check,
 )
 from credits.importing.report import ImportReport
@@ -42,6 +44,7 @@ IDENTITY = ("partner", "employee", "client", "name", "role", "country", "currenc
 WRITE_EVERY = 50_000  # rows applied between two bulk writes
 # The longest partner key, hub id and e-mail (the model fields).
 SIZES = (("partner", 32), ("client", 32), ("employee", 254))
+CREATES = {"partner_joined": "partner", "client_added": "client"}
 PARSERS = {
     "role": lambda text: choice_parse(text, "role", ROLES),
     "kind": lambda text: choice_parse(text, "kind", KINDS),
@@ -81,6 +84,8 @@ def event_read(line: int, event: str, fields: list[str], header: Header, tz: tzi
     for column, parse in PARSERS.items():
         if column in values:
             values[column] = parse(values[column])
+    if event in CREATES:  # a new partner key or hub id must be a valid key
+        values[CREATES[event]] = key_parse(values[CREATES[event]], CREATES[event])
     amount = None
     if "amount" in values:
         amount = amount_parse(values["amount"])
@@ -89,8 +94,12 @@ def event_read(line: int, event: str, fields: list[str], header: Header, tz: tzi
     return EventRow(line=line, at=at, event=event, values=values, amount=amount, ref=ref)
 
 
-def events_apply(rows: list[EventRow], report: ImportReport, actor: Actor) -> datetime | None:
-    """Apply the rows in (at, file order) and write what they changed; the first moment applied.
+def events_apply(
+    rows: list[EventRow], report: ImportReport, actor: Actor
+) -> tuple[datetime | None, Counter[str]]:
+    """Apply the rows in (at, file order) and write what they changed.
+
+    The first moment applied, and the rows written by table.
 
     A row whose fingerprint was imported before (or applied earlier in this file) is a
     duplicate; a refused row is reported and changes nothing. `rows` is emptied as it goes, and
@@ -117,7 +126,7 @@ def events_apply(rows: list[EventRow], report: ImportReport, actor: Actor) -> da
             first = first or row.at
         if len(rows) % WRITE_EVERY == 0:
             journal.write()
-    return first
+    return first, journal.written
 
 
 def _applied(changes: Changes, row: EventRow, report: ImportReport) -> bool:

@@ -9,7 +9,7 @@ that refer to it can be built before anything is written. PostgreSQL then writes
 one COPY; SQLite with executemany.
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache
@@ -25,6 +25,7 @@ from accounts.models import (
     Employee,
     EmployeeSpell,
     Partner,
+    PartnerSpell,
     RelationshipEnd,
     Seat,
 )
@@ -34,7 +35,7 @@ from credits.importing.rows import instance
 from credits.models import Deal, ImportedEvent
 
 # In the order they are written: every row after the rows it refers to.
-ORDER: list[type[Model]] = [Partner, ClientAccount, Employee, ClientMRR, EmployeeSpell,
+ORDER: list[type[Model]] = [Partner, PartnerSpell, ClientAccount, Employee, ClientMRR, EmployeeSpell,
                             Assignment, Seat, RelationshipEnd, Deal]  # fmt: skip
 HISTORY_TAIL = ("history_date", "history_type", "history_user", "history_change_reason")
 
@@ -71,6 +72,7 @@ class Journal:
         self.fields: dict[type[Model], set[str]] = defaultdict(set)
         self.history: dict[type[Model], list[tuple]] = defaultdict(list)
         self.imported: list[tuple[str, str, datetime, datetime]] = []
+        self.written: Counter[str] = Counter()  # rows by table
 
     def add(self, row: Any) -> None:  # noqa: ANN401
         """A new row (its history: `+`): it gets its id now."""
@@ -104,18 +106,22 @@ class Journal:
         for model in ORDER:
             rows = self.new.pop(model, [])
             if rows:
-                Table.of(model).write(row.values() for row in rows)
+                self._write(Table.of(model), [row.values() for row in rows])
             for row in rows:
                 row.new = False
             if model in self.changed:
                 changed = [instance(row) for row in self.changed.pop(model).values()]
                 model.objects.bulk_update(changed, sorted(self.fields.pop(model)), batch_size=2000)
-        Table.of(ImportedEvent, skip_pk=True).write(self.imported)
+        self._write(Table.of(ImportedEvent, skip_pk=True), self.imported)
         self.imported = []
         for model, records in self.history.items():
             historical = historical_model(model)
-            Table.of(historical, columns=(*_tracked(model), *HISTORY_TAIL)).write(records)
+            self._write(Table.of(historical, columns=(*_tracked(model), *HISTORY_TAIL)), records)
         self.history.clear()
+
+    def _write(self, table: Table, rows: list[tuple]) -> None:
+        if rows:
+            self.written[table.model._meta.db_table] += table.write(rows)
 
 
 @cache

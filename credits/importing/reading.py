@@ -7,14 +7,17 @@ over-long line becomes an error naming its line instead of aborting the whole re
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+from django.core.exceptions import ValidationError
 
 from credits.importing import messages
 from partnercredit.iso import COUNTRIES, CURRENCIES
+from partnercredit.validators import validate_amount, validate_key
 
 COLUMNS = (
     "at",
@@ -254,14 +257,27 @@ def in_range(aware: datetime, tz: tzinfo, text: str) -> datetime:
 
 
 def amount_parse(text: str, column: str = "amount") -> Decimal:
-    """A decimal with `.` and at most two decimals, no thousands separator; not negative."""
+    """A decimal with `.` and at most two decimals, ASCII digits, no thousands separator; not
+    negative and at most `MAX_AMOUNT` (`partnercredit.validators`)."""
     text = text.strip()
     if not _AMOUNT.fullmatch(text):
         raise RowError(column, f"{text!r} is not a decimal number with at most two decimals")
     value = Decimal(text)
     if value < 0:
         raise RowError(column, f"{text} is negative")
-    return value
+    return _valid(validate_amount, value, column)
+
+
+def key_parse(text: str, column: str) -> str:
+    """A new partner key or hub id: `partnercredit.validators.KEY_PATTERN`."""
+    return _valid(validate_key, text, column)
+
+
+def _valid(validator: Callable, value: object, column: str) -> Any:  # noqa: ANN401
+    try:
+        return validator(value, column)
+    except ValidationError as exc:
+        raise RowError(column, "; ".join(exc.messages)) from None
 
 
 def currency_parse(text: str) -> str:

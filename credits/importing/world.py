@@ -13,7 +13,15 @@ from typing import Any
 
 from django.db.models import Model, Q, QuerySet
 
-from accounts.models import Assignment, ClientAccount, Employee, EmployeeSpell, Partner, Seat
+from accounts.models import (
+    Assignment,
+    ClientAccount,
+    Employee,
+    EmployeeSpell,
+    Partner,
+    PartnerSpell,
+    Seat,
+)
 from credits.importing.rows import row_class
 
 Access = type[Assignment] | type[Seat]
@@ -28,6 +36,7 @@ class World:
     def __init__(self) -> None:
         self.partners: dict[str, Row] = {}
         self.partner_keys: dict[int, str] = {}  # by partner id
+        self.partner_spells: dict[str, Row] = {}  # the open membership spells, by key
         self.employees: dict[EmployeeKey, Row] = {}
         self.staff: dict[str, list[Row]] = defaultdict(list)  # by partner key
         self.spells: dict[EmployeeKey, Row] = {}  # the open active spells
@@ -45,6 +54,9 @@ class World:
         world = cls()
         for partner in _rows(Partner, Partner.objects.all(), "key", partners):
             world.partner_put(partner)
+        open_spells = PartnerSpell.objects.filter(end__isnull=True)
+        for spell in _rows(PartnerSpell, open_spells, "partner_id", set(world.partner_keys)):
+            world.partner_spells[world.partner_keys[spell.partner_id]] = spell
         world._load_employees()
         for client in _rows(ClientAccount, ClientAccount.objects.all(), "hub_id", clients):
             world.clients[client.hub_id] = client

@@ -10,15 +10,15 @@ RATE_CHANGE = date(2025, 7, 15)
 UNITS_BEFORE = {
     "USD": "100", "AUD": "105", "CAD": "130", "COP": "300300", "EUR": "75", "GBP": "62.50",
     "JPY": "12000", "SGD": "140", "ZAR": "1545",
-}  # fmt: skip
+}
 UNITS_FROM_2025_07_15 = {
     "AUD": "154", "CAD": "130", "COP": "408000", "EUR": "88", "GBP": "74", "JPY": "14400",
     "SGD": "129", "ZAR": "1768",
-}  # fmt: skip
+}
 CONTENT = [("blog", "publish"), ("website_page", "publish"), ("landing_page", "publish"),
-           ("social", "publish"), ("email", "send")]  # fmt: skip
+           ("social", "publish"), ("email", "send")]
 CREATE_EDIT_TOOLS = ["workflow", "form", "list", "cta", "report", "dashboard", "sequence",
-                     "chatflow", "ads", "crm"]  # fmt: skip
+                     "chatflow", "ads", "crm"]
 GROWTH = {
     "India": ["IN"],
     "China": ["CN"],
@@ -27,10 +27,10 @@ GROWTH = {
     "Southeast Asia": ["BN", "KH", "ID", "LA", "MY", "MM", "PH", "SG", "TH", "TL", "VN"],
     "Latin America": ["AR", "BO", "BR", "CL", "CO", "CR", "CU", "DO", "EC", "SV", "GT", "HT",
                       "HN", "MX", "NI", "PA", "PY", "PE", "PR", "UY", "VE"],
-}  # fmt: skip
+}
 # Illustrative tiers (SPEC §3.9): name, rank, total, sold, activities in 30 days.
 TIERS = [("Gold", 1, 100, 20, None), ("Platinum", 2, 400, 60, None),
-         ("Diamond", 3, 1500, 200, 50), ("Elite", 4, 4000, 500, 150)]  # fmt: skip
+         ("Diamond", 3, 1500, 200, 50), ("Elite", 4, 4000, 500, 150)]
 
 
 def load(apps, schema_editor):

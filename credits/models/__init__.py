@@ -3,6 +3,7 @@ from .data import Activity, Deal, ImportedEvent, ImportJob
 from .results import (
     CountedDay,
     CreditLine,
+    DataChange,
     DayResult,
     EngineState,
     RecomputeChunk,
@@ -15,6 +16,7 @@ __all__ = [
     "CountedDay",
     "CreditLine",
     "CurrencyUnit",
+    "DataChange",
     "DayResult",
     "Deal",
     "EngineState",

@@ -6,11 +6,30 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from partnercredit.fields import Hundredths
+from partnercredit.validators import (
+    validate_currency_unit,
+    validate_multiplier,
+    validate_points_per_unit,
+)
 
 TOOLS = [
-    "blog", "website_page", "landing_page", "email", "social", "workflow", "form", "list", "cta",
-    "report", "dashboard", "sequence", "chatflow", "ads", "crm", "account",
-]  # fmt: skip
+    "blog",
+    "website_page",
+    "landing_page",
+    "email",
+    "social",
+    "workflow",
+    "form",
+    "list",
+    "cta",
+    "report",
+    "dashboard",
+    "sequence",
+    "chatflow",
+    "ads",
+    "crm",
+    "account",
+]
 ACTIONS = ["publish", "send", "create", "edit", "delete", "view", "export", "login"]
 
 
@@ -72,6 +91,10 @@ class CurrencyUnit(models.Model):
     def __str__(self) -> str:
         return f"{self.currency} {self.amount} per unit from {self.valid_from}"
 
+    def clean(self) -> None:
+        if self.amount is not None:
+            validate_currency_unit(self.amount, "Amount per unit")
+
 
 class PointsRate(models.Model):
     """Points per unit for one kind of credit, from a day on."""
@@ -95,6 +118,10 @@ class PointsRate(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.points_per_unit} per unit from {self.valid_from}"
 
+    def clean(self) -> None:
+        if self.points_per_unit is not None:
+            validate_points_per_unit(self.points_per_unit, "Points per unit")
+
 
 class GrowthMarket(models.Model):
     """A country whose clients earn the growth multiplier."""
@@ -109,6 +136,10 @@ class GrowthMarket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.country} ({self.region}) ×{self.multiplier}"
+
+    def clean(self) -> None:
+        if self.multiplier is not None:
+            validate_multiplier(self.multiplier, "Multiplier")
 
 
 class Tier(models.Model):

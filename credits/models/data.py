@@ -5,6 +5,7 @@ from django.db import models
 
 from accounts.models import ClientAccount, Employee, Partner
 from partnercredit.fields import Hundredths
+from partnercredit.validators import validate_amount
 
 
 class Activity(models.Model):
@@ -89,6 +90,10 @@ class Deal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} deal {self.currency} {self.amount} on {self.closed_on}"
+
+    def clean(self) -> None:
+        if self.amount is not None:
+            validate_amount(self.amount, "Deal amount")
 
 
 class ImportedEvent(models.Model):

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.models import ClientAccount, Employee, Partner
+from partnercredit import days
 from partnercredit.fields import Hundredths
 
 
@@ -21,6 +22,21 @@ class EngineState(models.Model):
 
     def __str__(self) -> str:
         return f"Stale from {self.dirty_from}" if self.dirty_from else "Up to date"
+
+
+class DataChange(models.Model):
+    """A write that affects every day from `first_day` on (SPEC §3.11): published days from
+    then on computed before it are stale. Written once per change (once per import)."""
+
+    first_day = models.DateField()
+    what = models.CharField(max_length=300)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["first_day", "id"], name="data_change_by_day")]
+
+    def __str__(self) -> str:
+        return f"{self.what} (affects {self.first_day} on)"
 
 
 class CountedDay(models.Model):
@@ -83,6 +99,9 @@ class RecomputeRun(models.Model):
     partners = models.PositiveIntegerField(default=0)
     warnings = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
+    data_version = models.BigIntegerField(
+        default=0, help_text="The latest data change this run had seen when it started."
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -125,18 +144,38 @@ class RecomputeChunk(models.Model):
         return f"Chunk {self.index} of {self.run}"
 
 
+class DayResultQuerySet(models.QuerySet["DayResult"]):
+    def latest_day(self) -> date | None:
+        """The latest published day that has ended in the program time zone."""
+        return (
+            self.filter(day__lt=days.today()).order_by("-day").values_list("day", flat=True).first()
+        )
+
+
 class DayResult(models.Model):
     """The published run of a day: reports read only its rows."""
 
     day = models.DateField(primary_key=True)
     run = models.OneToOneField(RecomputeRun, on_delete=models.PROTECT, related_name="+")
     computed_at = models.DateTimeField()
+    data_version = models.BigIntegerField(
+        default=0, help_text="The latest data change the published run had seen."
+    )
+
+    objects = DayResultQuerySet.as_manager()
 
     class Meta:
         ordering = ["-day"]
 
     def __str__(self) -> str:
         return f"{self.day} computed {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class PublishedQuerySet(models.QuerySet):
+    def published(self, day: date) -> "PublishedQuerySet":
+        """The rows of the run published for `day` (none if the day was never computed)."""
+        run_id = DayResult.objects.filter(day=day).values("run_id")[:1]
+        return self.filter(day=day, run_id=models.Subquery(run_id))
 
 
 class CreditLine(models.Model):
@@ -157,6 +196,8 @@ class CreditLine(models.Model):
         Employee, null=True, on_delete=models.PROTECT, related_name="+"
     )
     credit_until = models.DateField()
+
+    objects = PublishedQuerySet.as_manager()
 
     class Meta:
         indexes = [
@@ -194,6 +235,8 @@ class Standing(models.Model):
     missing_rate = models.BooleanField(
         default=False, help_text="Some credit line has no currency rate: its points are missing."
     )
+
+    objects = PublishedQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["run", "partner"])]

@@ -35,7 +35,7 @@ def success_message(page: Page) -> str:
 
 
 @pytest.fixture
-def client_9001(partner_a) -> ClientAccount:  # noqa: ANN001
+def client_9001(partner_a) -> ClientAccount:
     """Partner A's client account: a colleague of Alice already works in it."""
     client = make_client("9001")
     give_access(make_employee(partner_a, "bob@alpha.example"), client)
@@ -44,8 +44,8 @@ def client_9001(partner_a) -> ClientAccount:  # noqa: ANN001
 
 def test_a_partner_admin_manages_employees_and_client_access_in_the_browser(
     page: Page,
-    live_server,  # noqa: ANN001
-    settings,  # noqa: ANN001
+    live_server,
+    settings,
     partner_admin: User,
     client_9001: ClientAccount,
 ) -> None:
@@ -91,7 +91,7 @@ def test_a_partner_admin_manages_employees_and_client_access_in_the_browser(
 
 def test_an_outsider_partner_admin_cannot_reach_partner_a_pages(
     page: Page,
-    live_server,  # noqa: ANN001
+    live_server,
     partner_admin: User,
     outsider: User,
     client_9001: ClientAccount,
@@ -123,7 +123,7 @@ def test_an_outsider_partner_admin_cannot_reach_partner_a_pages(
 
 
 @pytest.fixture
-def computed_world(partner_a, partner_b) -> None:  # noqa: ANN001
+def computed_world(partner_a, partner_b) -> None:
     """DAY computed: partner A manages 9001; its employee lacks the seat in 9002."""
     eve = make_employee(partner_a, "eve@alpha.example")
     earning, no_seat = make_client("9001"), make_client("9002")
@@ -136,7 +136,7 @@ def computed_world(partner_a, partner_b) -> None:  # noqa: ANN001
 
 def test_program_staff_review_the_reports_download_the_csv_and_recompute_a_day(
     page: Page,
-    live_server,  # noqa: ANN001
+    live_server,
     staff: User,
     computed_world: None,
 ) -> None:

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts.models import Partner
 from credits.exports import CREDIT_LINE_COLUMNS, credit_line_rows, require_computed
 from credits.management.commands._days import iso_day
+from credits.staleness import stale_warning
 
 
 class Command(BaseCommand):
@@ -27,3 +28,5 @@ class Command(BaseCommand):
         writer.writerows(credit_line_rows(day, partner=chosen))
         for warning in run.warnings:
             self.stderr.write(f"warning: {warning}")
+        if stale := stale_warning(day):
+            self.stderr.write(f"warning: {stale}")

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from credits.exports import STANDING_COLUMNS, require_computed, standing_rows
 from credits.management.commands._days import iso_day
+from credits.staleness import stale_warning
 
 
 class Command(BaseCommand):
@@ -20,3 +21,5 @@ class Command(BaseCommand):
         writer.writerows(standing_rows(day))
         for warning in run.warnings:
             self.stderr.write(f"warning: {warning}")
+        if stale := stale_warning(day):
+            self.stderr.write(f"warning: {stale}")

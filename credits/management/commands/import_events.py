@@ -15,7 +15,7 @@ PROGRESS_FROM_ROWS = 100_000
 class Command(BaseCommand):
     help = "Import an events CSV: access changes, MRR changes, deals and activities."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser) -> None:
         parser.add_argument("file", help="UTF-8 CSV with a header row (SPEC §4)")
         parser.add_argument(
             "--skip-invalid",
@@ -48,7 +48,7 @@ class Command(BaseCommand):
 class _Progress:
     """A tqdm bar on a terminal; on a pipe, a line every million rows."""
 
-    def __init__(self, stream) -> None:  # noqa: ANN001
+    def __init__(self, stream) -> None:
         self.stream = stream
         self.bar: tqdm | None = None
         self.stage = ""

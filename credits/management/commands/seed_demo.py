@@ -17,14 +17,17 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts.models import Employee, Partner
 from credits import engine
 from credits.importing import events_import
+from credits.importing.reading import COLUMNS
 from credits.models import DayResult
 from partnercredit.days import yesterday
 
 PASSWORD = "partnercredit-demo"
-COLUMNS = ["at", "event", "partner", "employee", "client", "name", "role", "country", "currency",
-           "amount", "tool", "action", "kind", "ref"]  # fmt: skip
-PARTNERS = [("7001", "Northwind Agency"), ("7002", "Southpaw Media"), ("7003", "Kiwi Growth Co"),
-            ("7004", "Lapsed Labs")]  # fmt: skip
+PARTNERS = [
+    ("7001", "Northwind Agency"),
+    ("7002", "Southpaw Media"),
+    ("7003", "Kiwi Growth Co"),
+    ("7004", "Lapsed Labs"),
+]
 EMPLOYEES = [
     ("7001", "ann@northwind.example", "Ann North", "partner_admin"),
     ("7001", "ned@northwind.example", "Ned North", "employee"),
@@ -48,13 +51,18 @@ CLIENTS = [  # hub id, name, country, currency, MRR
     ("8010", "Old Harbour Inn", "US", "USD", "500.00"),
 ]
 ACCESS = [  # employee, client: assigned and seated 90 days before the anchor day
-    ("7001", "ann@northwind.example", "8001"), ("7001", "ned@northwind.example", "8002"),
-    ("7001", "ned@northwind.example", "8004"), ("7001", "ann@northwind.example", "8009"),
-    ("7001", "ola@northwind.example", "8001"), ("7002", "sue@southpaw.example", "8001"),
-    ("7002", "sue@southpaw.example", "8003"), ("7002", "sam@southpaw.example", "8005"),
-    ("7003", "kim@kiwi.example", "8006"), ("7003", "kim@kiwi.example", "8008"),
+    ("7001", "ann@northwind.example", "8001"),
+    ("7001", "ned@northwind.example", "8002"),
+    ("7001", "ned@northwind.example", "8004"),
+    ("7001", "ann@northwind.example", "8009"),
+    ("7001", "ola@northwind.example", "8001"),
+    ("7002", "sue@southpaw.example", "8001"),
+    ("7002", "sue@southpaw.example", "8003"),
+    ("7002", "sam@southpaw.example", "8005"),
+    ("7003", "kim@kiwi.example", "8006"),
+    ("7003", "kim@kiwi.example", "8008"),
     ("7004", "lee@lapsed.example", "8010"),
-]  # fmt: skip
+]
 # employee, client, tool/action, first day back, last day back, every n days
 ACTIVITY = [
     ("7001", "ann@northwind.example", "8001", "website_page/publish", 60, 1, 3),
@@ -83,42 +91,93 @@ def demo_events(anchor: date) -> bytes:
         for p, e, n, r in EMPLOYEES
     ]
     rows += [
-        {"at": start, "event": "client_added", "client": h, "name": n, "country": c,
-         "currency": cur, "amount": a}
+        {
+            "at": start,
+            "event": "client_added",
+            "client": h,
+            "name": n,
+            "country": c,
+            "currency": cur,
+            "amount": a,
+        }
         for h, n, c, cur, a in CLIENTS
-    ]  # fmt: skip
+    ]
     for p, e, c in ACCESS:
         for event in ("client_assigned", "seat_added"):
             rows.append(
                 {"at": access_day, "event": event, "partner": p, "employee": e, "client": c}
             )
-    rows.append({"at": access_day, "event": "client_assigned", "partner": "7003",
-                 "employee": "kim@kiwi.example", "client": "8007"})  # fmt: skip
+    rows.append(
+        {
+            "at": access_day,
+            "event": "client_assigned",
+            "partner": "7003",
+            "employee": "kim@kiwi.example",
+            "client": "8007",
+        }
+    )
     for n, (p, e, c, tool_action, first, last, every) in enumerate(ACTIVITY):
         tool, action = tool_action.split("/")
         for back in range(first, last - 1, -every):
             day = anchor - timedelta(days=back)
-            rows.append({"at": f"{day}T{9 + n % 8:02d}:30:00", "event": "activity", "partner": p,
-                         "employee": e, "client": c, "tool": tool, "action": action,
-                         "ref": f"demo-{n}-{back}"})  # fmt: skip
+            rows.append(
+                {
+                    "at": f"{day}T{9 + n % 8:02d}:30:00",
+                    "event": "activity",
+                    "partner": p,
+                    "employee": e,
+                    "client": c,
+                    "tool": tool,
+                    "action": action,
+                    "ref": f"demo-{n}-{back}",
+                }
+            )
 
     def on(back: int) -> str:
         return f"{anchor - timedelta(days=back)}T18:00:00"
 
     rows += [
-        {"at": on(80), "event": "employee_deactivated", "partner": "7001",
-         "employee": "ola@northwind.example"},
+        {
+            "at": on(80),
+            "event": "employee_deactivated",
+            "partner": "7001",
+            "employee": "ola@northwind.example",
+        },
         {"at": on(10), "event": "all_employees_removed", "partner": "7001", "client": "8004"},
         {"at": on(20), "event": "services_ended", "partner": "7001", "client": "8009"},
         {"at": on(25), "event": "partner_left", "partner": "7004"},
         {"at": on(30), "event": "mrr_changed", "client": "8006", "amount": "172800.00"},
-        {"at": on(40), "event": "deal_closed", "partner": "7002", "client": "8003",
-         "currency": "USD", "amount": "400.00", "kind": "sourced", "ref": "demo-deal-1"},
-        {"at": on(100), "event": "deal_closed", "partner": "7001", "client": "8001",
-         "currency": "USD", "amount": "1000.00", "kind": "assisted", "ref": "demo-deal-2"},
-        {"at": on(20), "event": "deal_closed", "partner": "7003", "client": "8006",
-         "currency": "JPY", "amount": "288000.00", "kind": "sourced", "ref": "demo-deal-3"},
-    ]  # fmt: skip
+        {
+            "at": on(40),
+            "event": "deal_closed",
+            "partner": "7002",
+            "client": "8003",
+            "currency": "USD",
+            "amount": "400.00",
+            "kind": "sourced",
+            "ref": "demo-deal-1",
+        },
+        {
+            "at": on(100),
+            "event": "deal_closed",
+            "partner": "7001",
+            "client": "8001",
+            "currency": "USD",
+            "amount": "1000.00",
+            "kind": "assisted",
+            "ref": "demo-deal-2",
+        },
+        {
+            "at": on(20),
+            "event": "deal_closed",
+            "partner": "7003",
+            "client": "8006",
+            "currency": "JPY",
+            "amount": "288000.00",
+            "kind": "sourced",
+            "ref": "demo-deal-3",
+        },
+    ]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -162,8 +221,11 @@ class Command(BaseCommand):
         staff = self._user("staff", superuser=True)
         staff.groups.add(Group.objects.get(name="program admins"))
         self._user("reviewer").groups.add(Group.objects.get(name="credit reviewers"))
-        for username, email in [("ann", "ann@northwind.example"), ("sue", "sue@southpaw.example"),
-                                ("cam", "cam@northwind.example")]:  # fmt: skip
+        for username, email in [
+            ("ann", "ann@northwind.example"),
+            ("sue", "sue@southpaw.example"),
+            ("cam", "cam@northwind.example"),
+        ]:
             user = self._user(username)
             Employee.objects.filter(email=email).update(user=user)
 

@@ -41,15 +41,39 @@ from credits.models import Activity, Deal, EngineState
 from partnercredit.days import day_start
 
 SIZES: dict[str, dict[str, int]] = {
-    "tiny": {"partners": 5, "employees": 20, "clients": 40, "assignments": 60,
-             "activities": 2_000, "days": 30},
-    "small": {"partners": 100, "employees": 1_000, "clients": 2_500, "assignments": 5_000,
-              "activities": 300_000, "days": 120},
-    "medium": {"partners": 1_000, "employees": 10_000, "clients": 25_000, "assignments": 50_000,
-               "activities": 3_000_000, "days": 120},
-    "default": {"partners": 10_000, "employees": 100_000, "clients": 250_000,
-                "assignments": 500_000, "activities": 30_000_000, "days": 120},
-}  # fmt: skip
+    "tiny": {
+        "partners": 5,
+        "employees": 20,
+        "clients": 40,
+        "assignments": 60,
+        "activities": 2_000,
+        "days": 30,
+    },
+    "small": {
+        "partners": 100,
+        "employees": 1_000,
+        "clients": 2_500,
+        "assignments": 5_000,
+        "activities": 300_000,
+        "days": 120,
+    },
+    "medium": {
+        "partners": 1_000,
+        "employees": 10_000,
+        "clients": 25_000,
+        "assignments": 50_000,
+        "activities": 3_000_000,
+        "days": 120,
+    },
+    "default": {
+        "partners": 10_000,
+        "employees": 100_000,
+        "clients": 250_000,
+        "assignments": 500_000,
+        "activities": 30_000_000,
+        "days": 120,
+    },
+}
 SQLITE_MAX_ACTIVITIES = 500_000
 DEFAULT_END = date(2026, 6, 30)
 
@@ -57,20 +81,48 @@ DEFAULT_END = date(2026, 6, 30)
 # are growth markets in the shipped defaults; INR has no units-per-point rate on purpose, so
 # the "no rate in force" warning shows up at scale too.
 MARKETS = [
-    ("US", "USD", 52, 800), ("DE", "EUR", 6, 700), ("FR", "EUR", 4, 700), ("NL", "EUR", 2, 700),
-    ("GB", "GBP", 7, 600), ("AU", "AUD", 5, 1200), ("CA", "CAD", 5, 1000), ("JP", "JPY", 3, 120_000),
-    ("SG", "SGD", 2, 1000), ("ZA", "ZAR", 2, 14_000), ("CO", "COP", 2, 3_000_000),
-    ("IN", "USD", 3, 400), ("BR", "USD", 2, 500), ("MX", "USD", 2, 500), ("KR", "USD", 1, 700),
-    ("IN", "INR", 1, 50_000), ("SE", "SEK", 1, 8_000),
-]  # fmt: skip
+    ("US", "USD", 52, 800),
+    ("DE", "EUR", 6, 700),
+    ("FR", "EUR", 4, 700),
+    ("NL", "EUR", 2, 700),
+    ("GB", "GBP", 7, 600),
+    ("AU", "AUD", 5, 1200),
+    ("CA", "CAD", 5, 1000),
+    ("JP", "JPY", 3, 120_000),
+    ("SG", "SGD", 2, 1000),
+    ("ZA", "ZAR", 2, 14_000),
+    ("CO", "COP", 2, 3_000_000),
+    ("IN", "USD", 3, 400),
+    ("BR", "USD", 2, 500),
+    ("MX", "USD", 2, 500),
+    ("KR", "USD", 1, 700),
+    ("IN", "INR", 1, 50_000),
+    ("SE", "SEK", 1, 8_000),
+]
 QUALIFYING = [
-    ("blog", "publish"), ("website_page", "publish"), ("landing_page", "publish"),
-    ("social", "publish"), ("email", "send"), ("workflow", "create"), ("workflow", "edit"),
-    ("form", "create"), ("form", "edit"), ("list", "create"), ("list", "edit"), ("cta", "edit"),
-    ("report", "create"), ("dashboard", "edit"), ("sequence", "create"), ("sequence", "edit"),
-    ("chatflow", "edit"), ("ads", "create"), ("crm", "create"), ("crm", "edit"),
-    ("email", "send"), ("crm", "edit"),
-]  # fmt: skip
+    ("blog", "publish"),
+    ("website_page", "publish"),
+    ("landing_page", "publish"),
+    ("social", "publish"),
+    ("email", "send"),
+    ("workflow", "create"),
+    ("workflow", "edit"),
+    ("form", "create"),
+    ("form", "edit"),
+    ("list", "create"),
+    ("list", "edit"),
+    ("cta", "edit"),
+    ("report", "create"),
+    ("dashboard", "edit"),
+    ("sequence", "create"),
+    ("sequence", "edit"),
+    ("chatflow", "edit"),
+    ("ads", "create"),
+    ("crm", "create"),
+    ("crm", "edit"),
+    ("email", "send"),
+    ("crm", "edit"),
+]
 NOT_QUALIFYING = [("blog", "create"), ("account", "login"), ("report", "view")]
 KINDS = QUALIFYING + NOT_QUALIFYING  # 22 of 25 qualify
 
@@ -144,10 +196,18 @@ def world_build(shape: Shape) -> World:
         )
         spells.append((e, e, joined, gone))
     world.tables[Employee] = (
-        ["id", "partner_id", "email", "name", "role", "is_client_access_manager", "is_active",
-         "deactivated_at"],
+        [
+            "id",
+            "partner_id",
+            "email",
+            "name",
+            "role",
+            "is_client_access_manager",
+            "is_active",
+            "deactivated_at",
+        ],
         employees,
-    )  # fmt: skip
+    )
     world.tables[EmployeeSpell] = (["id", "employee_id", "start", "end"], spells)
 
     clients, mrr, pairs = [], [], []
@@ -269,11 +329,20 @@ def _activities_python(shape: Shape, access: list[tuple[int, int, int]]) -> Iter
             client = rng.randrange(shape.clients) + 1
         at = _moment(rng, shape.first_day, shape.days)
         tool, action = KINDS[rng.randrange(len(KINDS))]
-        yield (i, partner, employee, client, at, at.astimezone(_tz()).date(), tool, action,
-               f"scale-{shape.seed}-{i}")  # fmt: skip
+        yield (
+            i,
+            partner,
+            employee,
+            client,
+            at,
+            at.astimezone(_tz()).date(),
+            tool,
+            action,
+            f"scale-{shape.seed}-{i}",
+        )
 
 
-def _tz():  # noqa: ANN202
+def _tz():
     from django.utils import timezone
 
     return timezone.get_current_timezone()
@@ -384,7 +453,7 @@ def activities_load(shape: Shape, world: World) -> None:
             Activity,
             ["id", "partner_id", "employee_id", "client_id", "at", "day", "tool", "action", "ref"],
             _activities_python(shape, access),
-        )  # fmt: skip
+        )
 
 
 def seed_record_path() -> Path:

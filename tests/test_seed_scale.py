@@ -17,9 +17,9 @@ from accounts.models import (
     Partner,
     RelationshipEnd,
     Seat,
-)  # fmt: skip
-from credits.engine import credit_lines_published, recompute_day
-from credits.models import Activity, Deal, EngineState
+)
+from credits.engine import recompute_day
+from credits.models import Activity, CreditLine, Deal, EngineState
 
 pytestmark = pytest.mark.django_db
 
@@ -43,8 +43,10 @@ def snapshot() -> list[tuple]:
 def test_seed_scale_loads_the_requested_program_and_marks_it_stale() -> None:
     seed(end_date="2026-05-10")
     assert (Partner.objects.count(), Employee.objects.count(), ClientAccount.objects.count()) == (
-        5, 20, 40,
-    )  # fmt: skip
+        5,
+        20,
+        40,
+    )
     assert Activity.objects.count() == 2_000
     assert Assignment.objects.count() == Seat.objects.count() >= 40
     days = {d.isoformat() for d in Activity.objects.values_list("day", flat=True)}
@@ -58,14 +60,24 @@ def test_the_seeded_program_is_valid_for_the_engine() -> None:
     seed(end_date="2026-05-10")
     run = recompute_day(day=date(2026, 5, 10))
     assert run.status == "succeeded"
-    assert credit_lines_published(date(2026, 5, 10)).exists()
+    assert CreditLine.objects.published(date(2026, 5, 10)).exists()
 
 
 def test_the_same_seed_gives_the_same_program() -> None:
     seed(seed=7)
     first = snapshot()
-    for model in [Activity, Seat, Assignment, Deal, RelationshipEnd, ClientMRR, EmployeeSpell,
-                  Employee, ClientAccount, Partner]:  # fmt: skip
+    for model in [
+        Activity,
+        Seat,
+        Assignment,
+        Deal,
+        RelationshipEnd,
+        ClientMRR,
+        EmployeeSpell,
+        Employee,
+        ClientAccount,
+        Partner,
+    ]:
         model.objects.all().delete()
     seed(seed=7)
     assert snapshot() == first

@@ -9,12 +9,10 @@ from celery import Celery
 from celery.beat import Scheduler
 from django.conf import settings
 
-from credits.engine import credit_lines_published
-from credits.models import DayResult, RecomputeRun
+from credits.models import CreditLine, DayResult, RecomputeRun
 from partnercredit.days import yesterday
 from tests.builders import act, give_access, make_client, make_employee, make_partner
-from tests.test_foundation import redis_url, require_redis
-from tests.workers import running_worker
+from tests.workers import redis_url, require_redis, running_worker
 
 
 @pytest.mark.celery_worker
@@ -45,5 +43,5 @@ def test_beat_sends_the_nightly_job_through_redis_and_a_worker_stores_the_day() 
     run = RecomputeRun.objects.get(pk=result.run_id)
     assert run.status == RecomputeRun.Status.SUCCEEDED
     assert run.chunks_done == run.chunks_total > 1  # fanned out to chunk tasks
-    (line,) = credit_lines_published(day)
+    (line,) = CreditLine.objects.published(day)
     assert (line.partner_id, line.client_id, str(line.points)) == (p.pk, c.pk, "10.00")

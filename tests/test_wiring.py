@@ -6,8 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import redis
 from celery.schedules import crontab
+
+from tests.workers import redis_url, require_redis, running_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,7 +44,7 @@ def test_production_mode_starts_with_a_secret_and_no_debug() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_beat_runs_the_nightly_recompute_at_two_in_program_time(settings) -> None:  # noqa: ANN001
+def test_beat_runs_the_nightly_recompute_at_two_in_program_time(settings) -> None:
     from partnercredit.celery import app
 
     entry = app.conf.beat_schedule["nightly-recompute"]
@@ -54,31 +55,28 @@ def test_beat_runs_the_nightly_recompute_at_two_in_program_time(settings) -> Non
     assert "credits.tasks.recompute_nightly" in app.tasks
 
 
-def redis_url() -> str:
-    return os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
-
-
-def redis_reachable() -> bool:
-    try:
-        return bool(redis.Redis.from_url(redis_url(), socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
-def require_redis() -> None:
-    """Skip with a reason where no Redis is reachable; on CI that is a failure instead."""
-    if redis_reachable():
-        return
-    message = f"no Redis reachable at {redis_url()}"
-    if os.environ.get("CI"):
-        pytest.fail(message + " (CI must have Redis)")
-    pytest.skip(message)
+def test_a_worker_knows_the_upload_task_and_the_recompute_tasks() -> None:
+    # In a fresh process, as a worker starts: the import task lives outside credits/tasks.py.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from partnercredit.celery import app;"
+            " app.loader.import_default_modules(); print(sorted(app.tasks))",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "partnercredit.settings"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "credits.import_tasks.import_job_run" in result.stdout
+    assert "credits.tasks.recompute_nightly" in result.stdout
 
 
 @pytest.mark.celery_worker
 def test_a_real_worker_process_executes_a_task_through_redis() -> None:
     require_redis()
-    from tests.workers import running_worker
 
     with running_worker(redis_url()) as app:
         result = app.send_task("credits.tasks.ping", args=["from the test"])
@@ -92,7 +90,7 @@ def test_an_empty_database_url_means_the_default_sqlite_file() -> None:
             "-c",
             "import django; django.setup(); from django.conf import settings;"
             " print(settings.DATABASES['default']['ENGINE'])",
-        ],  # fmt: skip
+        ],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": "", "DJANGO_SETTINGS_MODULE": "partnercredit.settings"},
         capture_output=True,

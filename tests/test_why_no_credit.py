@@ -14,7 +14,7 @@ DAY = date(2026, 3, 10)
 
 
 @pytest.fixture
-def world(partner_a):  # noqa: ANN001, ANN201
+def world(partner_a):
     """Erin of partner A, assigned and seated in client C since the epoch, published on 03-01."""
     erin = make_employee(partner_a, "erin@alpha.example")
     client = make_client("9001")
@@ -23,11 +23,11 @@ def world(partner_a):  # noqa: ANN001, ANN201
     return partner_a, erin, client
 
 
-def _failing(check) -> int | None:  # noqa: ANN001
+def _failing(check) -> int | None:
     return check.first_failing_index
 
 
-def test_an_employee_meeting_every_step_earns_credit_until_the_end_of_the_grace_period(world):  # noqa: ANN001
+def test_an_employee_meeting_every_step_earns_credit_until_the_end_of_the_grace_period(world):
     _, erin, client = world
     check = employee_credit_check(employee=erin, client=client, day=DAY)
     assert check.earning
@@ -38,7 +38,7 @@ def test_an_employee_meeting_every_step_earns_credit_until_the_end_of_the_grace_
     assert len(check.steps) == 6
 
 
-def test_a_partner_that_left_fails_the_first_step(world):  # noqa: ANN001
+def test_a_partner_that_left_fails_the_first_step(world):
     partner, erin, client = world
     access.partner_leave(partner=partner, at=at("2026-03-05"))
     check = employee_credit_check(employee=erin, client=client, day=DAY)
@@ -47,7 +47,7 @@ def test_a_partner_that_left_fails_the_first_step(world):  # noqa: ANN001
     assert credit_check(partner=partner, client=client, day=DAY).first_failing_index == 0
 
 
-def test_a_deactivated_employee_fails_the_second_step_but_the_partner_still_earns(world):  # noqa: ANN001
+def test_a_deactivated_employee_fails_the_second_step_but_the_partner_still_earns(world):
     partner, erin, client = world
     access.employee_deactivate(employee=erin, at=at("2026-03-05"))
     assert _failing(employee_credit_check(employee=erin, client=client, day=DAY)) == 1
@@ -57,13 +57,13 @@ def test_a_deactivated_employee_fails_the_second_step_but_the_partner_still_earn
     assert partner_check.credit_until == date(2026, 4, 30)
 
 
-def test_an_unassigned_client_fails_the_third_step(world):  # noqa: ANN001
+def test_an_unassigned_client_fails_the_third_step(world):
     _, erin, client = world
     access.client_unassign(employee=erin, client=client, at=at("2026-03-05"))
     assert _failing(employee_credit_check(employee=erin, client=client, day=DAY)) == 2
 
 
-def test_a_removed_seat_fails_the_fourth_step(world):  # noqa: ANN001
+def test_a_removed_seat_fails_the_fourth_step(world):
     _, erin, client = world
     access.seat_remove(employee=erin, client=client, at=at("2026-03-05"))
     check = employee_credit_check(employee=erin, client=client, day=DAY)
@@ -71,7 +71,7 @@ def test_a_removed_seat_fails_the_fourth_step(world):  # noqa: ANN001
     assert not check.steps[5].ok  # the last seat: an immediate end as well
 
 
-def test_no_counted_activity_within_the_grace_period_fails_the_fifth_step(world):  # noqa: ANN001
+def test_no_counted_activity_within_the_grace_period_fails_the_fifth_step(world):
     partner, erin, client = world
     late = date(2026, 5, 1)  # 61 days after the last activity
     check = employee_credit_check(employee=erin, client=client, day=late)
@@ -82,7 +82,7 @@ def test_no_counted_activity_within_the_grace_period_fails_the_fifth_step(world)
     assert partner_check.first_failing_index == 2
 
 
-def test_an_activity_that_does_not_qualify_is_not_counted(partner_a):  # noqa: ANN001
+def test_an_activity_that_does_not_qualify_is_not_counted(partner_a):
     erin = make_employee(partner_a, "erin@alpha.example")
     client = make_client("9001")
     give_access(erin, client)
@@ -90,7 +90,7 @@ def test_an_activity_that_does_not_qualify_is_not_counted(partner_a):  # noqa: A
     assert _failing(employee_credit_check(employee=erin, client=client, day=DAY)) == 4
 
 
-def test_an_activity_before_the_seat_was_added_is_not_counted(partner_a):  # noqa: ANN001
+def test_an_activity_before_the_seat_was_added_is_not_counted(partner_a):
     erin = make_employee(partner_a, "erin@alpha.example")
     client = make_client("9001")
     access.client_assign(employee=erin, client=client, at=at("2026-01-01"))
@@ -99,7 +99,7 @@ def test_an_activity_before_the_seat_was_added_is_not_counted(partner_a):  # noq
     assert _failing(employee_credit_check(employee=erin, client=client, day=DAY)) == 4
 
 
-def test_an_immediate_end_since_the_last_activity_fails_the_sixth_step(world):  # noqa: ANN001
+def test_an_immediate_end_since_the_last_activity_fails_the_sixth_step(world):
     partner, erin, client = world
     access.client_remove_all_employees(partner=partner, client=client, at=at("2026-03-05"))
     access.seat_add(employee=erin, client=client, at=at("2026-03-06"))
@@ -110,16 +110,25 @@ def test_an_immediate_end_since_the_last_activity_fails_the_sixth_step(world):  
     assert not credit_check(partner=partner, client=client, day=DAY).earning
 
 
-def test_the_partner_check_reads_the_published_credit_line_of_a_computed_day(world):  # noqa: ANN001
+def test_the_partner_check_reads_the_published_credit_line_of_a_computed_day(world):
     partner, erin, client = world
     run = RecomputeRun.objects.create(day=DAY, status="succeeded")
     DayResult.objects.create(day=DAY, run=run, computed_at=timezone.now())
     CreditLine.objects.create(
-        run=run, day=DAY, partner=partner, client=client, currency="USD", mrr=1000,
-        partners_sharing=1, share=1000, points=10, relationship_started=date(2026, 3, 1),
-        last_qualifying_activity=date(2026, 3, 1), last_employee=erin,
+        run=run,
+        day=DAY,
+        partner=partner,
+        client=client,
+        currency="USD",
+        mrr=1000,
+        partners_sharing=1,
+        share=1000,
+        points=10,
+        relationship_started=date(2026, 3, 1),
+        last_qualifying_activity=date(2026, 3, 1),
+        last_employee=erin,
         credit_until=date(2026, 4, 30),
-    )  # fmt: skip
+    )
     check = credit_check(partner=partner, client=client, day=DAY)
     assert check.published
     assert check.earning
@@ -128,7 +137,7 @@ def test_the_partner_check_reads_the_published_credit_line_of_a_computed_day(wor
     assert "Published result" in check.steps[-1].detail
 
 
-def test_a_computed_day_without_a_credit_line_is_not_earning(world):  # noqa: ANN001
+def test_a_computed_day_without_a_credit_line_is_not_earning(world):
     partner, _, client = world
     run = RecomputeRun.objects.create(day=DAY, status="succeeded")
     DayResult.objects.create(day=DAY, run=run, computed_at=timezone.now())
@@ -141,7 +150,7 @@ def test_a_computed_day_without_a_credit_line_is_not_earning(world):  # noqa: AN
 def test_checking_many_employees_takes_a_fixed_number_of_queries(
     partner_a,
     size: int,
-    django_assert_max_num_queries,  # noqa: ANN001
+    django_assert_max_num_queries,
 ) -> None:
     client = make_client("9001")
     employees = []

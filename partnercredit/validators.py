@@ -1,0 +1,159 @@
+"""The one definition of a valid key and a valid amount, used at every entry point (issue 18).
+
+Keys: partner keys (the partner portal id) and client hub ids share one pattern,
+`KEY_PATTERN`: 1–32 ASCII letters, digits, `-`, `_` or `.`, starting with a letter or a digit.
+So a key never holds a `/` (it is a URL path segment), a control character or a space, and never
+starts with a character a spreadsheet reads as a formula (`= + - @`).
+
+Amounts: MRR and deal amounts are non-negative, have at most two decimals, are written with
+ASCII digits only (a full-width `１２３` is refused, not read as 123) and are at most
+`MAX_AMOUNT`. Together with `MAX_POINTS_PER_UNIT` and `MAX_MULTIPLIER` that bounds the engine's
+integer SQL: in hundredths, 2 × share × points-per-unit × multiplier
+≤ 2 × 99,999,999,999 × 10,000 × 1,000 ≈ 2.0 × 10^18 < 2^63 − 1 ≈ 9.2 × 10^18 (bigint).
+"""
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+KEY_MAX_LENGTH = 32
+KEY_REGEX = r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}"
+KEY_PATTERN = re.compile(rf"\A{KEY_REGEX}\Z", re.ASCII)
+KEY_RULE = "1–32 letters, digits, '-', '_' or '.', starting with a letter or a digit"
+
+MAX_AMOUNT = Decimal("999999999.99")
+MAX_POINTS_PER_UNIT = Decimal("100")
+MAX_MULTIPLIER = Decimal("10")
+MAX_CURRENCY_UNIT = MAX_AMOUNT
+
+_AMOUNT_TEXT = re.compile(r"\A[0-9]+(\.[0-9]+)?\Z", re.ASCII)
+
+
+def is_valid_key(value: object) -> bool:
+    return isinstance(value, str) and KEY_PATTERN.match(value) is not None
+
+
+def validate_key(value: object, field: str = "key") -> str:
+    """The key itself if it matches `KEY_PATTERN`; a ValidationError naming `field` if not."""
+    if not is_valid_key(value):
+        shown = repr(value)[:40]
+        raise ValidationError(f"{field} {shown} is not valid: use {KEY_RULE}.", code="invalid_key")
+    return str(value)
+
+
+def _as_decimal(value: object, field: str) -> Decimal:
+    if isinstance(value, bool):
+        raise ValidationError(f"{field} must be a number.", code="invalid_amount")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValidationError(f"{field} must be a finite number.", code="invalid_amount")
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if not _AMOUNT_TEXT.match(text):
+            raise ValidationError(
+                f"{field} {value!r:.40} is not an amount: use ASCII digits and an optional "
+                "'.' with at most two decimals, e.g. 1250.00.",
+                code="invalid_amount",
+            )
+        try:
+            return Decimal(text)
+        except InvalidOperation as exc:  # pragma: no cover - the regex admits only numbers
+            raise ValidationError(f"{field} is not a number.", code="invalid_amount") from exc
+    raise ValidationError(f"{field} must be a number.", code="invalid_amount")
+
+
+def validate_bounded(
+    value: object, field: str, *, maximum: Decimal, minimum: Decimal = Decimal(0)
+) -> Decimal:
+    """A Decimal in [minimum, maximum] with at most two decimals, else a ValidationError."""
+    amount = _as_decimal(value, field)
+    if amount < minimum:
+        qualifier = "negative" if minimum == 0 else f"below {minimum}"
+        raise ValidationError(f"{field} cannot be {qualifier} ({amount}).", code="out_of_range")
+    if amount > maximum:
+        raise ValidationError(
+            f"{field} {amount} is too large: at most {maximum:,}.", code="out_of_range"
+        )
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValidationError(
+            f"{field} {amount} has more than two decimals.", code="too_many_decimals"
+        )
+    return amount.quantize(Decimal("0.01"))
+
+
+def validate_amount(value: object, field: str = "amount") -> Decimal:
+    """An MRR or deal amount: 0 ≤ value ≤ `MAX_AMOUNT`, two decimals, ASCII digits only."""
+    return validate_bounded(value, field, maximum=MAX_AMOUNT)
+
+
+def validate_points_per_unit(value: object, field: str = "points per unit") -> Decimal:
+    return validate_bounded(value, field, maximum=MAX_POINTS_PER_UNIT)
+
+
+def validate_multiplier(value: object, field: str = "multiplier") -> Decimal:
+    return validate_bounded(value, field, maximum=MAX_MULTIPLIER)
+
+
+def validate_currency_unit(value: object, field: str = "currency unit") -> Decimal:
+    return validate_bounded(value, field, maximum=MAX_CURRENCY_UNIT, minimum=Decimal("0.01"))
+
+
+# Django model/form field validators (they take one argument and return nothing).
+
+
+def key_validator(value: object) -> None:
+    validate_key(value, "key")
+
+
+def amount_validator(value: object) -> None:
+    validate_amount(value, "amount")
+
+
+def points_per_unit_validator(value: object) -> None:
+    validate_points_per_unit(value)
+
+
+def multiplier_validator(value: object) -> None:
+    validate_multiplier(value)
+
+
+class AsciiDecimalField(forms.DecimalField):
+    """A form's decimal whose text is checked first, so full-width digits are refused."""
+
+    def to_python(self, value: object) -> Decimal | None:
+        if isinstance(value, str) and value.strip() and not value.strip().isascii():
+            raise ValidationError(
+                f"{self.label or 'The amount'} must be written with ASCII digits 0-9.",
+                code="invalid_amount",
+            )
+        return super().to_python(value)
+
+
+class AmountFormField(AsciiDecimalField):
+    """A form's MRR or deal amount: 0 … `MAX_AMOUNT`, two decimals, ASCII digits."""
+
+    def __init__(self, *, maximum: Decimal = MAX_AMOUNT, **kwargs: object) -> None:
+        kwargs.setdefault("max_digits", 14)
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("min_value", Decimal(0))
+        kwargs.setdefault("max_value", maximum)
+        super().__init__(**kwargs)
+
+
+class KeyFormField(forms.CharField):
+    """A form's partner key or hub id, checked against `KEY_PATTERN`."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("max_length", KEY_MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    def clean(self, value: object) -> str:
+        value = super().clean(value)
+        if value in self.empty_values:
+            return value
+        return validate_key(value, str(self.label or "key"))
