@@ -6,13 +6,14 @@ other query). A good row becomes a `Staged` tuple, ready for the writer.
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import BinaryIO
 
 from django.utils import timezone
 
 from accounts.models import ClientAccount, Employee, Partner
+from accounts.selectors import clients_partner_may_act_in
 from credits.importing import messages
 from credits.importing.reading import MOMENT, MOMENT_FORM, RowError, header_read, in_range, rows
 from credits.importing.report import ImportReport, Progress
@@ -36,12 +37,21 @@ class Maps:
     clients: dict[str, int]
 
     @classmethod
-    def load(cls) -> "Maps":
-        rows = Employee.objects.values_list("partner__key", "email", "id", "partner_id")
+    def load(cls, only_partner: Partner | None = None) -> "Maps":
+        """Everyone; for a partner admin's upload, that partner and the clients it may act in."""
+        partners, employees = Partner.objects.all(), Employee.objects.all()
+        clients = ClientAccount.objects.all()
+        if only_partner is not None:
+            partners, employees = (
+                partners.filter(pk=only_partner.pk),
+                employees.filter(partner=only_partner),
+            )
+            clients = clients_partner_may_act_in(only_partner, clients)
+        rows = employees.values_list("partner__key", "email", "id", "partner_id")
         return cls(
-            partners=dict(Partner.objects.values_list("key", "id")),
+            partners=dict(partners.values_list("key", "id")),
             employees={(key, email): (pk, partner) for key, email, pk, partner in rows},
-            clients=dict(ClientAccount.objects.values_list("hub_id", "id")),
+            clients=dict(clients.values_list("hub_id", "id")),
         )
 
 
@@ -53,7 +63,11 @@ class Context:
     only_partner: Partner | None
     event_refs: dict[str, int]  # refs of the file's event rows, with their line
     progress: Progress | None
-    maps: Maps = field(default_factory=Maps.load)
+    maps: Maps | None = None
+
+    def __post_init__(self) -> None:
+        if self.maps is None:
+            self.maps = Maps.load(self.only_partner)
 
 
 class Moments:
@@ -172,8 +186,8 @@ class Checker:
         i_partner, i_employee, i_client = self.i_who
         maps = self.context.maps
         key = fields[i_partner].strip()
-        partner_id = maps.partners.get(key)
-        if partner_id is None or (self.only is not None and partner_id != self.only):
+        partner_id = maps.partners.get(key)  # a partner admin's maps hold only their partner
+        if partner_id is None:
             if not key:
                 raise RowError("partner", messages.required("activity"))
             if self.only is not None:
@@ -187,8 +201,10 @@ class Checker:
         hub = fields[i_client].strip()
         client_id = maps.clients.get(hub)
         if client_id is None:
-            reason = messages.unknown_client(hub) if hub else messages.required("activity")
-            raise RowError("client", reason)
+            if not hub:
+                raise RowError("client", messages.required("activity"))
+            unknown = messages.unknown_client if self.only is None else messages.no_client_access
+            raise RowError("client", unknown(hub))
         return partner_id, found[0], client_id
 
     def _what(self, fields: list[str]) -> tuple[str, str, str]:

@@ -4,6 +4,8 @@ Each is the `reason` of a RowError, reported as `line N: column: reason`. A part
 upload is told the same thing whether another partner's key, e-mail or hub id exists or not.
 """
 
+from accounts.services import no_access_message
+
 
 def required(event: str) -> str:
     return f"required for {event}"
@@ -29,6 +31,11 @@ def unknown_employee(email: str, partner_key: str) -> str:
 
 def unknown_client(hub_id: str) -> str:
     return f"unknown client {hub_id!r}"
+
+
+def no_client_access(hub_id: str) -> str:
+    """To a partner admin: the same for a hub id that does not exist and one not open to them."""
+    return no_access_message(hub_id)
 
 
 def repeated_ref(ref: str, first_line: int) -> str:
