@@ -14,6 +14,7 @@ integer SQL: in hundredths, 2 × share × points-per-unit × multiplier
 
 import re
 from decimal import Decimal, InvalidOperation
+from urllib.parse import quote, unquote
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -157,3 +158,27 @@ class KeyFormField(forms.CharField):
         if value in self.empty_values:
             return value
         return validate_key(value, str(self.label or "key"))
+
+
+class KeyPathConverter:
+    """A partner key or hub id as one URL path segment (`<key:…>` in the URL patterns).
+
+    Valid keys (`KEY_PATTERN`) appear as they are. A key stored before validation existed
+    may hold a `/` or other characters: it is percent-encoded, so `reverse()` never fails and
+    the page never answers 500 because of its name. A segment that decodes to a control
+    character is not a key: 404, never a database lookup (PostgreSQL refuses NUL in text).
+    """
+
+    regex = r"[^/\x00-\x1f\x7f]+"
+
+    def to_python(self, value: str) -> str:
+        key = unquote(value)
+        if _CONTROL.search(key):
+            raise ValueError("not a key")
+        return key
+
+    def to_url(self, value: str) -> str:
+        return value if is_valid_key(value) else quote(value, safe="")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
