@@ -4,6 +4,7 @@ trail as the access services give row by row."""
 import io
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -24,7 +25,7 @@ from accounts.models import (
 from credits.importing import events_import
 from credits.importing.events import event_read
 from credits.importing.journal import historical_model
-from credits.importing.reading import header_read, rows
+from credits.importing.reading import EventRow, header_read, rows
 from credits.models import DataChange, Deal
 from credits.services import deal_record
 from partnercredit.days import program_day
@@ -77,16 +78,17 @@ def through_services(content: str) -> None:
     records = rows(io.BytesIO(content.encode()))
     header = header_read(next(records)[1])
     tz = timezone.get_default_timezone()
-    events = [event_read(line, f[1], f, header, tz) for line, f in records]
+    events = [event_read(line, f[1], f, header, tz) for line, f in records if isinstance(f, list)]
     for row in sorted(events, key=lambda r: (r.at, r.line)):
         _service(row)
 
 
-def _service(row) -> None:
+def _service(row: EventRow) -> None:
     v, at_ = row.values, row.at
-    partner = Partner.objects.filter(key=v.get("partner", "")).first()
-    employee = partner and Employee.objects.filter(partner=partner, email=v.get("employee")).first()
-    client = ClientAccount.objects.filter(hub_id=v.get("client", "")).first()
+    amount: Any = row.amount
+    partner: Any = Partner.objects.filter(key=v.get("partner", "")).first()
+    employee: Any = Employee.objects.filter(partner=partner, email=v.get("employee")).first()
+    client: Any = ClientAccount.objects.filter(hub_id=v.get("client", "")).first()
     role = v.get("role", "employee")
     calls = {
         "partner_joined": lambda: services.partner_join(key=v["partner"], name=v.get("name", ""), at=at_),
@@ -99,9 +101,9 @@ def _service(row) -> None:
         "employee_reactivated": lambda: services.employee_reactivate(employee=employee, at=at_),
         "client_added": lambda: services.client_add(
             hub_id=v["client"], name=v["name"], country=v["country"], currency=v["currency"],
-            amount=row.amount, at=at_),
+            amount=amount, at=at_),
         "mrr_changed": lambda: services.client_mrr_change(
-            client=client, amount=row.amount, currency=v.get("currency"), at=at_),
+            client=client, amount=amount, currency=v.get("currency"), at=at_),
         "client_assigned": lambda: services.client_assign(employee=employee, client=client, at=at_),
         "client_unassigned": lambda: services.client_unassign(employee=employee, client=client, at=at_),
         "seat_added": lambda: services.seat_add(employee=employee, client=client, at=at_),
@@ -110,7 +112,7 @@ def _service(row) -> None:
             partner=partner, client=client, at=at_),
         "services_ended": lambda: services.services_end(partner=partner, client=client, at=at_),
         "deal_closed": lambda: deal_record(
-            partner=partner, client=client, closed_on=program_day(at_), amount=row.amount,
+            partner=partner, client=client, closed_on=program_day(at_), amount=amount,
             currency=v["currency"], kind=v["kind"], ref=row.ref),
     }  # fmt: skip
     calls[row.event]()
@@ -120,6 +122,7 @@ def snapshot() -> dict[str, list[tuple]]:
     """Every row of every table the import writes, and of their history, in the order written."""
     tables: dict[str, list[tuple]] = {}
     for model in MODELS:
+        current: Any
         for current in filter(None, (model, historical_model(model))):
             names = [f.attname for f in current._meta.concrete_fields]
             fields = [name for name in names if name not in IGNORED]
@@ -151,8 +154,9 @@ def test_a_whole_story_gives_the_same_rows_and_audit_history_as_the_services(db,
     for model in reversed(MODELS):
         model.objects.all().delete()  # (which records "-" history: deleted next)
     for model in MODELS:
-        if historical_model(model) is not None:
-            historical_model(model).objects.all().delete()
+        historical: Any = historical_model(model)
+        if historical is not None:
+            historical.objects.all().delete()
 
     report = events_import(path_or_file=write(tmp_path, STORY))
 

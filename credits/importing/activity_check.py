@@ -63,11 +63,7 @@ class Context:
     only_partner: Partner | None
     event_refs: dict[str, int]  # refs of the file's event rows, with their line
     progress: Progress | None
-    maps: Maps | None = None
-
-    def __post_init__(self) -> None:
-        if self.maps is None:
-            self.maps = Maps.load(self.only_partner)
+    maps: Maps
 
 
 class Moments:
@@ -127,13 +123,11 @@ class Checker:
         header = header_read(next(self._records, (1, None))[1])
         self.width = header.width
         self.missing = [column for column in NEEDED if column not in header.index]
-        at, event, partner, employee, client, tool, action, ref = (
-            header.index.get(column)
-            for column in ("at", "event", "partner", "employee", "client", "tool", "action", "ref")
-        )
-        self.i_at, self.i_event = at, event
-        self.i_who = (partner, employee, client) if not self.missing else (0, 0, 0)
-        self.i_what = (tool, action, ref) if not self.missing else (0, 0, 0)
+        index = {column: header.index.get(column, 0) for column in NEEDED}  # 0: missing
+        self.i_at, self.i_event = header.index["at"], header.index["event"]
+        self.i_who = (index["partner"], index["employee"], index["client"])
+        self.i_what = (index["tool"], index["action"])
+        self.i_ref = header.index.get("ref")
         self._rows = self._valid()
 
     def __iter__(self) -> Iterator[Staged]:
@@ -209,10 +203,10 @@ class Checker:
 
     def _what(self, fields: list[str]) -> tuple[str, str, str]:
         """Tool and action lower-cased (SPEC §2), and the ref."""
-        i_tool, i_action, i_ref = self.i_what
+        i_tool, i_action = self.i_what
         tool = fields[i_tool].strip().lower()
         action = fields[i_action].strip().lower()
-        ref = fields[i_ref].strip() if i_ref is not None else ""
+        ref = fields[self.i_ref].strip() if self.i_ref is not None else ""
         if not tool or not action:
             raise RowError("tool" if not tool else "action", messages.required("activity"))
         if len(tool) > MAX_TOOL or len(action) > MAX_TOOL or len(ref) > MAX_REF:

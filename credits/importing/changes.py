@@ -202,9 +202,10 @@ def _closer(model: Access, what: str) -> Callable[[Changes, EventRow], tuple]:
     def close_access(changes: Changes, row: EventRow) -> tuple[EmployeeKey, Row]:
         (_employee, key), client = changes.employee(row), changes.client(row)
         access = changes.world.open.get((model, key[0], client.hub_id), {}).get(key[1])
-        start = access.start if access is not None else None
-        rules.access_may_close(email=key[1], hub_id=client.hub_id, what=what, start=start)
-        rules.access_may_end(email=key[1], start=start, at=row.at)
+        rules.access_may_close(email=key[1], hub_id=client.hub_id, what=what,
+                               start=access and access.start)  # fmt: skip
+        assert access is not None  # access_may_close refused the row otherwise
+        rules.access_may_end(email=key[1], start=access.start, at=row.at)
         changes.end_access(model, key, client.hub_id, row.at)
         return key, client
 

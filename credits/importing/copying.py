@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from functools import cache
 from itertools import islice
+from typing import Any
 
 from django.db import connection
 from django.db.models import Field, Model
@@ -44,9 +45,9 @@ def _number(value: object) -> str:
 
 def _moments() -> Callable[[object], str]:
     """ISO text of datetimes, remembered: the rows of one import share few moments."""
-    seen: dict[object, str] = {}
+    seen: dict[Any, str] = {}
 
-    def moment(value: object) -> str:
+    def moment(value: Any) -> str:  # noqa: ANN401
         text = seen.get(value)
         if text is None:
             text = seen[value] = "\\N" if value is None else value.isoformat()
@@ -74,7 +75,7 @@ class Table:
     def __init__(self, model: type[Model], fields: list[Field]) -> None:
         self.model, self.fields = model, fields
         self.name = connection.ops.quote_name(model._meta.db_table)
-        self.columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        self.columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
 
     @classmethod
     @cache
@@ -116,7 +117,7 @@ class Table:
         return count
 
 
-def _prep(field: Field, value: object) -> object:
+def _prep(field: Field, value: Any) -> Any:  # noqa: ANN401
     return None if value is None else field.get_db_prep_save(value, connection)
 
 

@@ -51,7 +51,7 @@ def historical_model(model: type[Model]) -> type[Model] | None:
 def _tracked(model: type[Model]) -> tuple[str, ...]:
     """The attnames of the row that its history records."""
     historical = historical_model(model)
-    return tuple(f.attname for f in historical.tracked_fields) if historical else ()
+    return tuple(f.attname for f in getattr(historical, "tracked_fields", ()))
 
 
 @cache
@@ -111,7 +111,8 @@ class Journal:
                 row.new = False
             if model in self.changed:
                 changed = [instance(row) for row in self.changed.pop(model).values()]
-                model.objects.bulk_update(changed, sorted(self.fields.pop(model)), batch_size=2000)
+                fields = sorted(self.fields.pop(model))
+                model._default_manager.bulk_update(changed, fields, batch_size=2000)
         self._write(Table.of(ImportedEvent, skip_pk=True), self.imported)
         self.imported = []
         for model, records in self.history.items():

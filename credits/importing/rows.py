@@ -16,17 +16,18 @@ from django.db.models import Model
 
 
 @cache
-def row_class(model: type[Model]) -> type:
+def row_class(model: type[Model]) -> Any:  # noqa: ANN401 — a class made at run time
     """The record class of `model`: its columns, then `new` (not in the database yet)."""
     columns = [
         (f.attname, Any, field(default=None if f.primary_key else f.get_default()))
         for f in model._meta.concrete_fields
     ]
-    cls = make_dataclass(f"{model.__name__}Row", [*columns, ("new", bool, field(default=True))],
+    cls: Any = make_dataclass(f"{model.__name__}Row", [*columns, ("new", bool, field(default=True))],
                          slots=True, eq=False)  # fmt: skip
+    attnames = tuple(name for name, _type, _default in columns)
+    getter = attrgetter(*attnames)
     cls.model = model
-    cls.attnames = tuple(name for name, _type, _default in columns)
-    getter = attrgetter(*cls.attnames)
+    cls.attnames = attnames
     cls.values = lambda self: getter(self)  # the row as a tuple, in column order
     return cls
 

@@ -13,7 +13,7 @@ from accounts.models import Partner
 from accounts.services import Actor
 from credits.importing import messages
 from credits.importing.activities import activities_import
-from credits.importing.activity_check import Context
+from credits.importing.activity_check import Context, Maps
 from credits.importing.copying import statistics_refresh
 from credits.importing.events import event_read, events_apply
 from credits.importing.reading import NEEDS, EventRow, FileError, RowError, header_read, rows
@@ -42,7 +42,7 @@ def events_import(
     False and `report.errors` lists the rows. `only_partner` (a partner admin's upload) accepts
     only that partner's activity rows. `path_or_file` is a path or a seekable binary file.
     """
-    report, written = ImportReport(on_error=on_error), Counter()
+    report, written = ImportReport(on_error=on_error), Counter[str]()
     with _opened(path_or_file) as raw:
         try:
             with transaction.atomic(), deferred(what=f"Import of {_name(raw)}"):
@@ -94,7 +94,9 @@ def _run(
             event_refs[row.ref] = row.line
     first, written = events_apply(events, report, actor)
     raw.seek(0)
-    context = Context(tz=tz, only_partner=only_partner, event_refs=event_refs, progress=progress)
+    maps = Maps.load(only_partner)
+    context = Context(tz=tz, only_partner=only_partner, event_refs=event_refs, progress=progress,
+                      maps=maps)  # fmt: skip
     applied = report.applied
     first_day = activities_import(raw, report, context, write=skip_invalid or not report.rejected)
     written[Activity._meta.db_table] += report.applied - applied
