@@ -211,10 +211,25 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 FORMAT_MODULE_PATH = ["partnercredit.formats"]
 
 # --- Login throttling (django-axes) ---------------------------------------------------------
+# Behind TRUSTED_PROXY_COUNT proxies (each appending to X-Forwarded-For) the client's address is
+# that many hops back; 0 (the default): REMOTE_ADDR, and the header is ignored. See
+# partnercredit/throttling.py.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "partnercredit.throttling.client_ip"
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None  # the same rule, if django-ipware is used
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if TRUSTED_PROXY_COUNT else ("REMOTE_ADDR",)
+)
+AXES_HANDLER = "partnercredit.throttling.PairAndAddressHandler"
+# A username from one address after AXES_FAILURE_LIMIT failures; an address after
+# AXES_IP_FAILURE_LIMIT failures over any usernames.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_IP_FAILURE_LIMIT = env.int("AXES_IP_FAILURE_LIMIT", default=30)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Attempts during a lockout are not recorded: they do not make it last longer.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 
 # --- Production hardening -------------------------------------------------------------------
 if PRODUCTION:
