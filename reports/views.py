@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.models import ClientAccount, Employee, Partner
-from accounts.permissions import can_see_partner, is_program_staff, partner_of
+from accounts.permissions import can_see_partner, is_program_staff, may_read_reports, partner_of
 from credits.checks import credit_check, employee_credit_check, employee_credit_checks
 from credits.models import DayResult
 from credits.models.results import day_result
@@ -36,7 +36,7 @@ def report_view(view: View) -> View:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        if not is_program_staff(request.user) and partner_of(request.user) is None:
+        if not may_read_reports(request.user):
             raise PermissionDenied("Reports are for program staff and partner admins.")
         return view(request, *args, **kwargs)
 
