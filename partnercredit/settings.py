@@ -140,6 +140,9 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The largest events file the admin upload accepts, and how long uploaded files are kept.
+IMPORT_MAX_UPLOAD_MB = env.int("IMPORT_MAX_UPLOAD_MB", default=200)
+IMPORT_KEEP_DAYS = env.int("IMPORT_KEEP_DAYS", default=30)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 
 LOGIN_URL = "admin:login"
@@ -151,6 +154,16 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
+    # A dead Redis is noticed within seconds, not after the client's default retries; a task
+    # not acknowledged (its worker died) is delivered again after RECOMPUTE_STALE_SECONDS.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("RECOMPUTE_STALE_SECONDS", default=900),
+        "socket_connect_timeout": 2,
+        "socket_timeout": 10,
+    }
+    CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+    CELERY_REDIS_SOCKET_TIMEOUT = 10
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"timeout": 2.0}}
 else:
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("queue", "processed"):
@@ -169,6 +182,12 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered, not lost
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Sending a task (a web request waits for it) gives up after about two seconds: the page says
+# the broker is down and the beat sends the queued work once it is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 0, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5,
+}  # fmt: skip
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Every night at two in the morning, program time: compute the day that just ended.
@@ -180,6 +199,16 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-lost-recomputes": {
         "task": "credits.tasks.recompute_requeue",
         "schedule": crontab(minute="*/5"),
+    },
+    # Every minute: send admin imports lost in dispatch or orphaned by a dead worker.
+    "recover-import-jobs": {
+        "task": "credits.import_tasks.import_jobs_recover",
+        "schedule": crontab(minute="*"),
+    },
+    # Every night: delete uploaded import files IMPORT_KEEP_DAYS after their import ended.
+    "purge-import-files": {
+        "task": "credits.import_tasks.import_files_purge_old",
+        "schedule": crontab(hour=3, minute=30),
     },
     # Every day at seven in the morning, program time (after the nightly run): the e-mails due
     # today — the weekly digest on Monday (or the first day of the week whose results are
