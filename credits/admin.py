@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from kombu.exceptions import OperationalError as KombuOperationalError
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -200,7 +200,7 @@ class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin)
         "chunks_total",
         "credit_lines",
         "partners",
-        "warnings",
+        "warning_text",
         "error",
         "requested_by",
         "created_at",
@@ -217,6 +217,13 @@ class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin)
     @admin.display(description="warnings")
     def warning_count(self, obj: RecomputeRun) -> int:
         return len(obj.warnings or [])
+
+    @admin.display(description="warnings")
+    def warning_text(self, obj: RecomputeRun) -> str:
+        """One readable line per warning, not the stored JSON list."""
+        if not obj.warnings:
+            return "None"
+        return format_html_join("", '<p class="run-warning">{}</p>', ((w,) for w in obj.warnings))
 
     def has_recompute_permission(self, request: HttpRequest) -> bool:
         return is_program_admin(request.user)

@@ -32,6 +32,13 @@ class Step(NamedTuple):
     label: str
     ok: bool
     detail: str
+    source: str = (
+        "live"  # "live": checked now from the stored history; "published": the day's result
+    )
+
+
+IMMEDIATE_END = "Relationship not ended immediately since"
+PARTNER_IN_PROGRAM = "Partner is in the program"
 
 
 @dataclass
@@ -55,6 +62,52 @@ class CreditCheck:
     def first_failing_step(self) -> Step | None:
         index = self.first_failing_index
         return None if index is None else self.steps[index]
+
+    @property
+    def live_steps(self) -> list[Step]:
+        return [s for s in self.steps if s.source == "live"]
+
+    @property
+    def published_step(self) -> Step | None:
+        return next((s for s in self.steps if s.source == "published"), None)
+
+    @property
+    def cause(self) -> Step | None:
+        """The real reason credit stops: the partner leaving or an immediate end is the cause
+        (the missing employees or seats after it are its consequence), else the first missing
+        live step."""
+        failing = [s for s in self.live_steps if not s.ok]
+        for label in (PARTNER_IN_PROGRAM, IMMEDIATE_END):
+            step = next((s for s in failing if s.label == label), None)
+            if step is not None:
+                return step
+        return failing[0] if failing else None
+
+    @property
+    def verdict(self) -> tuple[str, str]:
+        """(success | warning | error, the one headline of the page); the page adds the one
+        credit-until day after a headline that is not an error."""
+        cause = self.cause
+        if self.earning and cause is None:
+            return "success", "Earning managed credit."
+        if cause is not None and cause.label in (PARTNER_IN_PROGRAM, IMMEDIATE_END):
+            stale = " The published result predates it." if self.earning else ""
+            return "error", f"Not earning managed credit: {cause.detail}{stale}"
+        if self.earning:
+            return (
+                "warning",
+                f"Earning managed credit, but {cause.label[0].lower()}{cause.label[1:]}: no — "
+                f"{cause.detail}",
+            )
+        if cause is not None:
+            return "error", f"Not earning managed credit: {cause.detail}"
+        published = self.published_step
+        detail = published.detail if published is not None else ""
+        return (
+            "error",
+            f"Not earning managed credit in the published result: {detail} The live checks "
+            "pass, so the day's result is out of date: it will earn once recomputed.",
+        )
 
 
 @dataclass
@@ -165,7 +218,7 @@ def _first_end_after(
 
 
 def _partner_step(partner: Partner, end_of_day: datetime) -> Step:
-    label = "Partner is in the program"
+    label = PARTNER_IN_PROGRAM
     if partner.joined_at >= end_of_day:
         return Step(label, False, f"{partner.key} joined on {program_day(partner.joined_at)}.")
     if partner.left_at is not None and partner.left_at < end_of_day:
@@ -197,7 +250,7 @@ def _activity_steps(
                     False,
                     f"No qualifying activity that met the steps between {first_day} and {day}.",
                 ),
-                Step("Relationship not ended immediately since", True, "Nothing to end."),
+                Step(IMMEDIATE_END, True, "Nothing to end."),
             ],
             None,
             None,
@@ -210,17 +263,16 @@ def _activity_steps(
         Step(
             "Counted qualifying activity within the grace period",
             True,
-            f"Last counted activity on {last_day} by {names.get(employee_id, '?')}; "
-            f"credit runs until {credit_until} without new activity.",
+            f"Last counted activity on {last_day} by {names.get(employee_id, '?')}.",
         )
     ]
     ended = _first_end_after(ends, partner, at)
     if ended is None:
-        steps.append(Step("Relationship not ended immediately since", True, "No immediate end."))
+        steps.append(Step(IMMEDIATE_END, True, "No immediate end."))
     else:
         steps.append(
             Step(
-                "Relationship not ended immediately since",
+                IMMEDIATE_END,
                 False,
                 f"{ended.get_reason_display()} on {program_day(ended.at)}.",
             )
@@ -371,16 +423,19 @@ def credit_check(*, partner: Partner, client: ClientAccount, day: date) -> Credi
     published = line is not False
     if published and line is not None:
         open_on_day, credit_until = True, line.credit_until
-        detail = f"Published result: credit until {line.credit_until}, share {line.share}."
+        points = "no points (no rate)" if line.points is None else f"{line.points} points"
+        detail = (
+            f"Published result of {day}: open, share {line.currency} {line.share} of "
+            f"{line.mrr} among {line.partners_sharing}, {points}."
+        )
     elif published:
         open_on_day = False
         detail = f"The published result of {day} has no credit line for this relationship."
     else:
         open_on_day = derived_open
         detail = f"{day} has not been computed; derived from the history."
-        if open_on_day:
-            detail += f" Credit until {credit_until}."
-    steps.append(Step("Relationship open on the day", open_on_day, detail))
+    source = "published" if published else "live"
+    steps.append(Step("Relationship open on the day", open_on_day, detail, source))
     last_employee = next((e for e in employees if e.pk == last_employee_id), None)
     return CreditCheck(
         day=day,
@@ -399,3 +454,145 @@ def _published_line(partner: Partner, client: ClientAccount, day: date) -> Credi
     if run_id is None:
         return False
     return CreditLine.objects.filter(run_id=run_id, partner=partner, client=client).first()
+
+
+# --- Each activity's verdict, and "Not earning — fix these" ------------------------------------
+
+NOT_QUALIFYING = "not a qualifying action"
+NOT_ACTIVE = "not active"
+NOT_ASSIGNED = "not assigned"
+NO_SEAT = "no seat"
+PARTNER_OUT = "partner not in the program"
+ENDED = "relationship ended"
+MISSING_STEPS = [NOT_ACTIVE, NOT_ASSIGNED, NO_SEAT, NOT_QUALIFYING, ENDED, PARTNER_OUT]
+
+
+@dataclass(frozen=True)
+class ActivityVerdict:
+    activity: Activity
+    counted: bool
+    missing: str  # one of MISSING_STEPS; '' when counted
+    ended_by: RelationshipEnd | None = None
+
+
+class _PairAccess:
+    """Active spells per employee, assignments and seats per (employee, client)."""
+
+    def __init__(self, employee_ids: set[int], client_ids: set[int], until: datetime) -> None:
+        fields = ("employee_id", "start", "end")
+        self.spells = _spans(
+            EmployeeSpell.objects.filter(employee_id__in=employee_ids, start__lt=until).values_list(
+                *fields
+            )
+        )
+        self.assignments = self._pairs(Assignment, employee_ids, client_ids, until)
+        self.seats = self._pairs(Seat, employee_ids, client_ids, until)
+
+    @staticmethod
+    def _pairs(
+        model: type[Assignment] | type[Seat],
+        employee_ids: set[int],
+        client_ids: set[int],
+        until: datetime,
+    ) -> dict[tuple[int, int], list[Span]]:
+        result: dict[tuple[int, int], list[Span]] = defaultdict(list)
+        rows = model.objects.filter(
+            employee_id__in=employee_ids, client_id__in=client_ids, start__lt=until
+        ).values_list("employee_id", "client_id", "start", "end")
+        for employee_id, client_id, start, end in rows:
+            result[(employee_id, client_id)].append((start, end))
+        return result
+
+    def missing(self, employee_id: int, client_id: int, at: datetime) -> str:
+        if not _covers(self.spells.get(employee_id, []), at):
+            return NOT_ACTIVE
+        if not _covers(self.assignments.get((employee_id, client_id), []), at):
+            return NOT_ASSIGNED
+        if not _covers(self.seats.get((employee_id, client_id), []), at):
+            return NO_SEAT
+        return ""
+
+
+def activity_verdicts(*, activities: list[Activity], day: date) -> list[ActivityVerdict]:
+    """Whether each activity counted (SPEC §3.1) and, if not, the first missing step; a counted
+    one whose relationship was ended at once afterwards (up to the end of `day`) says so."""
+    if not activities:
+        return []
+    until = day_end(day)
+    access = _PairAccess(
+        {a.employee_id for a in activities}, {a.client_id for a in activities}, until
+    )
+    qualifying = set(QualifyingAction.objects.values_list("tool", "action"))
+    partners = Partner.objects.in_bulk({a.partner_id for a in activities})
+    ends = list(
+        RelationshipEnd.objects.filter(partner_id__in=partners, at__lt=until).order_by("at")
+    )
+    verdicts = []
+    for a in activities:
+        partner = partners[a.partner_id]
+        missing = "" if (a.tool.lower(), a.action.lower()) in qualifying else NOT_QUALIFYING
+        if not missing and (
+            a.at < partner.joined_at or (partner.left_at is not None and a.at >= partner.left_at)
+        ):
+            missing = PARTNER_OUT
+        missing = missing or access.missing(a.employee_id, a.client_id, a.at)
+        ended = None
+        if not missing:
+            ended = next(
+                (
+                    e
+                    for e in ends
+                    if e.partner_id == a.partner_id
+                    and e.client_id in (None, a.client_id)
+                    and e.at >= a.at
+                ),
+                None,
+            )
+        verdicts.append(ActivityVerdict(a, not missing, missing, ended))
+    return verdicts
+
+
+@dataclass(frozen=True)
+class NotEarning:
+    """A client the partner worked in lately without earning credit on the day."""
+
+    client: ClientAccount
+    missing: str
+    activity: Activity
+    ended_by: RelationshipEnd | None
+    activities: int
+
+
+def not_earning(*, partner: Partner, day: date, days: int = 60) -> list[NotEarning]:
+    """Clients where the partner's employees did activities on the `days` days up to `day`
+    while the partner has no credit line in them on `day` (the published result), each with
+    the missing step of its latest qualifying activity (else of its latest activity)."""
+    run_id = DayResult.objects.filter(day=day).values_list("run_id", flat=True).first()
+    earning = CreditLine.objects.filter(run_id=run_id, partner=partner).values("client_id")
+    recent = list(
+        Activity.objects.filter(partner=partner, day__gt=day - timedelta(days=days), day__lte=day)
+        .exclude(client_id__in=earning)
+        .select_related("employee", "client")
+        .order_by("-at", "-pk")[:5000]
+    )
+    verdicts = activity_verdicts(activities=recent, day=day)
+    chosen: dict[int, ActivityVerdict] = {}
+    counts: dict[int, int] = defaultdict(int)
+    for verdict in verdicts:  # latest first
+        client_id = verdict.activity.client_id
+        counts[client_id] += 1
+        held = chosen.get(client_id)
+        if held is None or (held.missing == NOT_QUALIFYING and verdict.missing != NOT_QUALIFYING):
+            chosen[client_id] = verdict
+    rows = [
+        NotEarning(
+            v.activity.client,
+            v.missing or ENDED,
+            v.activity,
+            v.ended_by,
+            counts[client_id],
+        )
+        for client_id, v in chosen.items()
+    ]
+    order = {step: i for i, step in enumerate(MISSING_STEPS)}
+    return sorted(rows, key=lambda r: (order[r.missing], r.client.hub_id))
