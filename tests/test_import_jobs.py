@@ -113,8 +113,8 @@ def test_uploaded_files_are_deleted_some_days_after_the_import_ended(
 
 
 def _reset_producer_pool() -> None:
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+    celery_app._pool = None  # type: ignore[attr-defined]
+    celery_app.amqp._producer_pool = None  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -122,10 +122,10 @@ def broker_down() -> Iterator[None]:
     conf = celery_app.conf
     saved = conf.broker_url, conf.broker_transport_options
     conf.task_always_eager = False
-    conf.broker_url, conf.broker_transport_options = UNREACHABLE_BROKER, {}
+    conf.update(broker_url=UNREACHABLE_BROKER, broker_transport_options={})
     _reset_producer_pool()
     yield
-    conf.broker_url, conf.broker_transport_options = saved
+    conf.update(broker_url=saved[0], broker_transport_options=saved[1])
     _reset_producer_pool()
     conf.task_always_eager = True
 

@@ -24,7 +24,8 @@ def test_every_page_has_a_content_security_policy_without_inline_scripts(staff) 
     response = _logged_in(staff).get(reverse("reports:standings"))
     policy = response["Content-Security-Policy"]
     assert "script-src 'self'" in policy
-    assert "unsafe-inline" not in re.search(r"script-src[^;]*", policy).group(0)
+    scripts = re.search(r"script-src[^;]*", policy)
+    assert scripts is not None and "unsafe-inline" not in scripts.group(0)
     assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
 
 
@@ -102,4 +103,5 @@ def test_a_403_is_logged_as_one_line_without_a_traceback(two_partners, caplog) -
 
 
 def test_the_logging_settings_install_the_filter() -> None:
-    assert "forbidden_plain" in settings.LOGGING["loggers"]["django.request"]["filters"]
+    logging_config: dict = settings.LOGGING
+    assert "forbidden_plain" in logging_config["loggers"]["django.request"]["filters"]
