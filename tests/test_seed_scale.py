@@ -80,7 +80,7 @@ def test_the_same_seed_gives_the_same_program() -> None:
         PartnerSpell,
         Partner,
     ]:
-        model.objects.all().delete()
+        model._default_manager.all().delete()
     seed(seed=7)
     assert snapshot() == first
 
