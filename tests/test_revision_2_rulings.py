@@ -83,7 +83,7 @@ def test_the_growth_market_migration_adds_the_missing_countries_and_marks_days_s
     act(e, c, "2026-03-01T10:00")
     GrowthMarket.objects.filter(country__in=["PK", "TW"]).delete()
     before = DataChange.objects.count()
-    import_module("credits.migrations.0010_revision_2_rulings").load(apps, None)
+    import_module("credits.migrations.0011_revision_2_rulings").load(apps, None)
     assert GrowthMarket.objects.filter(country__in=["PK", "TW"]).count() == 2
     change = DataChange.objects.latest("pk")
     assert DataChange.objects.count() == before + 1

@@ -32,8 +32,8 @@ from accounts.models import (
     ClientMRR,
     Employee,
     EmployeeSpell,
-    PartnerSpell,
     Partner,
+    PartnerSpell,
     RelationshipEnd,
     Seat,
 )

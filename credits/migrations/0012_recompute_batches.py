@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('credits', '0010_revision_2_rulings'),
+        ('credits', '0011_revision_2_rulings'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

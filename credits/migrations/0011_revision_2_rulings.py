@@ -49,6 +49,6 @@ def _mark_all_stale(apps, what):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("credits", "0009_credited_tier")]
+    dependencies = [("credits", "0010_credited_tier")]
 
     operations = [migrations.RunPython(load, migrations.RunPython.noop)]

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_partner_spells'),
-        ('credits', '0008_freshness'),
+        ('credits', '0009_importjob_heartbeat'),
     ]
 
     operations = [
