@@ -342,9 +342,15 @@ def chunk_compute(*, chunk: RecomputeChunk) -> bool:
             run=run, client_id__gte=chunk.client_lo, client_id__lte=chunk.client_hi
         ).delete()
         execute(_credit_lines_sql(), params)
-        RecomputeRun.objects.filter(pk=run.pk).update(
+        # Last, and only while the run is live: a chunk delivered again after its run was
+        # failed (a killed worker's message) rolls back instead of leaving orphan lines.
+        live = Status.TIERS if run.status == Status.TIERS else Status.RUNNING
+        if not RecomputeRun.objects.filter(pk=run.pk, status=live).update(
             chunks_done=F("chunks_done") + 1, heartbeat_at=timezone.now()
-        )
+        ):
+            raise RecomputeBusy(
+                f"Run {run.pk} is not running any more; chunk {chunk.index} dropped."
+            )
     return True
 
 
@@ -495,6 +501,9 @@ def runs_abandoned_fail() -> list[RecomputeRun]:
     or lost its database connection): queued and never taken, stopped while starting, in a
     chunk, or while publishing. Return the runs failed."""
     cutoff = timezone.now() - _stale_after()
+    for scratch in RecomputeRun.objects.filter(status=Status.TIERS, heartbeat_at__lt=cutoff):
+        CreditLine.objects.filter(run=scratch).delete()  # a tier-history day whose worker died
+        scratch.delete()
     failed = []
     for run in RecomputeRun.objects.filter(status__in=RecomputeRun.LIVE):
         if run.status == Status.QUEUED:

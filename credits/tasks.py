@@ -141,6 +141,9 @@ def recompute_chunk(self, chunk_id: int) -> None:  # noqa: ANN001
     chunk = RecomputeChunk.objects.select_related("run").get(pk=chunk_id)
     try:
         engine.chunk_compute(chunk=chunk)
+    except engine.RecomputeBusy:
+        log.info("chunk %s of run %s dropped: the run is not running", chunk.index, chunk.run_id)
+        return
     except Exception as exc:
         log.exception("chunk %s of run %s failed", chunk.index, chunk.run_id)
         close_old_connections()

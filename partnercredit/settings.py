@@ -202,7 +202,7 @@ CELERY_BEAT_SCHEDULE = {
     # runs whose dispatch was lost (broker down), moves on batches a fault left behind.
     "recompute-watchdog": {
         "task": "credits.tasks.recompute_watch",
-        "schedule": crontab(minute="*"),
+        "schedule": env.float("RECOMPUTE_WATCH_SECONDS", default=60.0),
     },
     # Every minute: send admin imports lost in dispatch or orphaned by a dead worker.
     "recover-import-jobs": {
