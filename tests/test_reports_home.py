@@ -202,3 +202,18 @@ def test_at_risk_days_are_configurable(world, partner_admin, settings) -> None:
     settings.AT_RISK_DAYS = 60
     at_risk = _html(partner_admin, date="2026-03-31").split('id="at-risk"')[1].split("</table>")[0]
     assert "5007" in at_risk
+
+
+def test_bench_times_both_home_pages_and_the_projection(db) -> None:  # noqa: ANN001
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tests.test_seed_scale import seed
+
+    seed(end_date="2026-05-10")
+    out = StringIO()
+    call_command("bench", requests=2, backfill_days=2, no_import=True, in_process=True, stdout=out)
+    text = out.getvalue()
+    for name in ["staff home page p95", "partner home page (", "projection page ("]:
+        assert name in text, text
