@@ -189,8 +189,10 @@ def partner_home(*, partner: Partner, day: date, run_id: int, without: list[str]
     deals = deals_counting(partner_id=partner.pk, day=day)
     managed = managed_mrr(lines, day)
     sold = sold_mrr(deals, day)
+    outlooks = queries.tier_outlooks(standings=[standing], day=day) if standing else {}
     return {
         "standing": standing,
+        "outlook": outlooks.get(partner.pk),
         "progress": tier_progress(standing, day) if standing else None,
         "managed_mrr": managed,
         "managed_mrr_usd": money_total_usd(managed),
