@@ -89,7 +89,9 @@ def test_a_partner_admin_lands_home_and_follows_a_fix_to_the_seat_form(
     assert Seat.objects.filter(employee=world["eve"], client=world["no_seat"], end=None).exists()
 
 
-def test_the_projection_answers_a_what_if(page: Page, live_server, partner_admin: User, world) -> None:
+def test_the_projection_answers_a_what_if(
+    page: Page, live_server, partner_admin: User, world
+) -> None:
     base = live_server.url
     log_in(page, base, "alice")
     projection = page.locator("#projection")
