@@ -172,6 +172,25 @@ class StaffReadOnly:
         return False
 
 
+# A run is read, never edited: every field shown is read-only.
+RUN_FIELDS = (
+    "day",
+    "status",
+    "progress_percent",
+    "chunks_done",
+    "chunks_total",
+    "credit_lines",
+    "partners",
+    "warning_text",
+    "error",
+    "requested_by",
+    "created_at",
+    "started_at",
+    "heartbeat_at",
+    "finished_at",
+)
+
+
 @admin.register(RecomputeRun)
 class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin):
     """Runs are written by the engine; program admins may ask for one more."""
@@ -192,23 +211,8 @@ class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin)
     list_select_related = ["requested_by"]
     change_form_template = "admin/credits/recomputerun/change_form.html"
     change_list_template = "admin/credits/recomputerun/change_list.html"
-    fields = [
-        "day",
-        "status",
-        "progress_percent",
-        "chunks_done",
-        "chunks_total",
-        "credit_lines",
-        "partners",
-        "warning_text",
-        "error",
-        "requested_by",
-        "created_at",
-        "started_at",
-        "heartbeat_at",
-        "finished_at",
-    ]
-    readonly_fields = fields
+    fields = RUN_FIELDS
+    readonly_fields = RUN_FIELDS
 
     @admin.display(description="progress")
     def progress_percent(self, obj: RecomputeRun) -> str:

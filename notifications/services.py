@@ -124,7 +124,8 @@ def _partner_people(day: date) -> Iterator[tuple[Partner, list[tuple[User, str]]
     by_partner: dict[int, tuple[Partner, list[tuple[User, str]]]] = {}
     for employee in employees:
         entry = by_partner.setdefault(employee.partner_id, (employee.partner, []))
-        entry[1].append((employee.user, employee.email))
+        if employee.user is not None:  # filtered above; for the type checker
+            entry[1].append((employee.user, employee.email))
     yield from by_partner.values()
 
 
@@ -165,7 +166,7 @@ class Plan:
 
 def _partner_mails(plan: Plan, *, day: date, within: int, done: set) -> None:
     reported = content.report_day(before=day)
-    digest_day = None
+    fresh_day = None
     if reported is None:
         plan.held.append(_("No digest: no day before %(day)s has been computed.") % {"day": day})
     elif upstream.is_stale(reported):
@@ -174,22 +175,22 @@ def _partner_mails(plan: Plan, *, day: date, within: int, done: set) -> None:
             % {"day": reported}
         )
     else:
-        digest_day = reported
+        fresh_day = reported
     week = iso_week(day)
     for partner, people in _partner_people(day):
         wanting = [(u, a) for u, a in people if _wants(u, Kind.DIGEST)]
         due = [(u, a) for u, a in wanting if (u.pk, Kind.DIGEST, week) not in done]
         plan.already += len(wanting) - len(due)
-        if digest_day is not None and due:
-            data = content.digest(partner=partner, day=digest_day, within=within)
-            link = _partner_link(partner, digest_day)
+        if fresh_day is not None and due:
+            data = content.digest(partner=partner, day=fresh_day, within=within)
+            link = _partner_link(partner, fresh_day)
             for user, address in due:
                 context = {"digest": data, "link": link, "week": week}
                 plan.outgoing.append(Outgoing(user, address, Kind.DIGEST, week, "digest", context))
         notified = [(u, a) for u, a in people if _wants(u, Kind.TIER_CHANGE)]
-        if not notified:
+        if fresh_day is None or not notified:
             continue
-        for change in content.tier_changes(partner=partner, through=day - timedelta(days=1)):
+        for change in content.tier_changes(partner=partner, day=day, through=fresh_day):
             link = _partner_link(partner, change.day)
             context = {"partner": partner, "change": change, "link": link}
             for user, address in notified:
@@ -214,7 +215,7 @@ def _staff_mails(plan: Plan, *, day: date) -> None:
                     user, user.email, Kind.RUN_PROBLEM, day.isoformat(), "run_problem", context
                 )
             )
-        if warnings and _wants(user, Kind.MISSING_RATES):
+        if reported is not None and warnings and _wants(user, Kind.MISSING_RATES):
             context = {"day": reported, "warnings": warnings, "link": rates_link}
             plan.outgoing.append(
                 Outgoing(

@@ -10,21 +10,23 @@ typed text (`xlsx_text`), which no spreadsheet evaluates.
 
 import csv
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeGuard, TypeVar
+
+T = TypeVar("T")
 
 FORMULA_CHARS = ("=", "+", "-", "@")
 CONTROL_STARTS = ("\t", "\r", "\n")
 FORMULA_STARTS = FORMULA_CHARS + CONTROL_STARTS
 
 
-def is_formula_like(value: object) -> bool:
+def is_formula_like(value: object) -> TypeGuard[str]:
     """Text a spreadsheet might evaluate: a formula character first, or after blank space."""
     if not isinstance(value, str) or not value:
         return False
     return value.startswith(CONTROL_STARTS) or value.lstrip(" \t\r\n").startswith(FORMULA_CHARS)
 
 
-def cell(value: object) -> object:
+def cell(value: T) -> T | str:
     """Text that a spreadsheet would run as a formula gets a leading apostrophe; numbers pass."""
     return "'" + value if is_formula_like(value) else value
 

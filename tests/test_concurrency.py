@@ -36,8 +36,11 @@ def _needs_postgresql() -> None:
 def _hammer(seed: int, employees: list, client, failures: list, barrier) -> None:
     rng = random.Random(seed)
     operations = [
-        access.seat_add, access.seat_remove, access.client_assign, access.client_unassign,
-    ]  # fmt: skip
+        access.seat_add,
+        access.seat_remove,
+        access.client_assign,
+        access.client_unassign,
+    ]
     try:
         barrier.wait()
         for _ in range(OPERATIONS):

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -15,10 +16,12 @@ import polib
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import trans_real
 
 from credits.engine import recompute_day
 from notifications.services import notifications_send, preference_for, preference_update
@@ -41,11 +44,12 @@ def _compiled() -> None:
     """The install step compiles the catalogue (`make install`); a bare pytest run too."""
     if not MO.exists() or MO.stat().st_mtime < PO.stat().st_mtime:
         call_command("compilemessages", "--ignore=var", "--ignore=.venv", verbosity=0)
-    translation.trans_real._translations.clear()  # forget a catalogue loaded before compiling
+    # A private cache that django-stubs do not declare.
+    trans_real._translations.clear()  # type: ignore[attr-defined]  # forget a catalogue loaded before compiling
 
 
 @pytest.fixture(autouse=True)
-def _back_to_english() -> None:
+def _back_to_english() -> Iterator[None]:
     """LocaleMiddleware activates a request's language in the test's own thread and leaves it
     there (Django does not reset it after a response): later tests must start in English."""
     yield
@@ -103,7 +107,7 @@ def test_every_string_marked_in_our_sources_has_an_italian_translation(tmp_path:
 # --- choosing the language -------------------------------------------------------------------
 
 
-def test_the_browser_language_chooses_italian(partner_admin) -> None:  # noqa: ANN001
+def test_the_browser_language_chooses_italian(partner_admin) -> None:
     client = Client(headers={"accept-language": "it-IT,it;q=0.9,en;q=0.5"})
     client.force_login(partner_admin)
 
@@ -113,7 +117,7 @@ def test_the_browser_language_chooses_italian(partner_admin) -> None:  # noqa: A
     assert "Impostazioni di notifica" in page.content.decode()
 
 
-def test_a_saved_choice_wins_over_the_browser(partner_admin) -> None:  # noqa: ANN001
+def test_a_saved_choice_wins_over_the_browser(partner_admin) -> None:
     preference_update(user=partner_admin, language="it")
     client = Client(headers={"accept-language": "en"})
     client.force_login(partner_admin)
@@ -123,7 +127,7 @@ def test_a_saved_choice_wins_over_the_browser(partner_admin) -> None:  # noqa: A
     assert "Impostazioni di notifica" in page.content.decode()
 
 
-def test_switching_the_language_saves_it_for_a_signed_in_person(partner_admin) -> None:  # noqa: ANN001
+def test_switching_the_language_saves_it_for_a_signed_in_person(partner_admin) -> None:
     client = Client()
     client.force_login(partner_admin)
     url = reverse("notifications:preferences")
@@ -151,7 +155,7 @@ def test_an_anonymous_visitor_switches_the_login_page_to_italian() -> None:
 
 
 @pytest.fixture
-def world(partner_a, partner_admin) -> dict:  # noqa: ANN001
+def world(partner_a, partner_admin) -> dict:
     erin = make_employee(partner_a, "erin@alpha.example")
     client = make_client("5001", amount="1234.50")
     give_access(erin, client)
@@ -160,25 +164,26 @@ def world(partner_a, partner_admin) -> dict:  # noqa: ANN001
     return {"client": client}
 
 
-def test_an_italian_digest_speaks_italian_with_italian_dates(world, partner_admin) -> None:  # noqa: ANN001
+def test_an_italian_digest_speaks_italian_with_italian_dates(world, partner_admin) -> None:
     preference_update(user=partner_admin, language="it")
 
     notifications_send(day=DAY + timedelta(days=1))
 
     [digest] = mail.outbox
+    assert isinstance(digest, EmailMultiAlternatives)
     assert digest.subject == "Riepilogo settimanale del credito per Alpha Agency (31/03/2026)"
     assert "credito fino al 10 Aprile 2026" in digest.body
-    html = digest.alternatives[0][0]
+    html = str(digest.alternatives[0][0])
     assert "Credito in scadenza entro 14 giorni" in html and "Apri il report" in html
 
 
-def test_an_english_digest_keeps_iso_days_in_the_subject(world, partner_admin) -> None:  # noqa: ANN001
+def test_an_english_digest_keeps_iso_days_in_the_subject(world, partner_admin) -> None:
     notifications_send(day=DAY + timedelta(days=1))
 
     assert mail.outbox[0].subject == "Weekly credit digest for Alpha Agency (2026-03-31)"
 
 
-def test_csv_exports_stay_iso_with_dot_decimals_in_italian(world) -> None:  # noqa: ANN001
+def test_csv_exports_stay_iso_with_dot_decimals_in_italian(world) -> None:
     out = io.StringIO()
     with translation.override("it"):
         call_command("export_credit_lines", "--date", DAY.isoformat(), stdout=out)
@@ -187,14 +192,14 @@ def test_csv_exports_stay_iso_with_dot_decimals_in_italian(world) -> None:  # no
     assert row["credit_until"] == "2026-04-10"
 
 
-def test_report_downloads_stay_iso_with_dot_decimals_for_an_italian_browser(world, staff) -> None:  # noqa: ANN001
+def test_report_downloads_stay_iso_with_dot_decimals_for_an_italian_browser(world, staff) -> None:
     client = Client(headers={"accept-language": "it"})
     client.force_login(staff)
 
     response = client.get(reverse("reports:standings_csv"), {"date": DAY.isoformat()})
 
     assert response.status_code == 200
-    body = b"".join(response.streaming_content) if response.streaming else response.content
+    body = response.getvalue()
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows and rows[0]["date"] == "2026-03-31"
     assert all("," not in value for row in rows for value in row.values())

@@ -352,7 +352,7 @@ def test_the_csv_download_has_the_filtered_rows_and_neutralised_formulas(world, 
 def test_the_xlsx_download_has_the_filtered_rows_and_neutralised_formulas(world, staff) -> None:
     Partner.objects.filter(key="1001").update(name="@SUM(A1)")
     response = _get(staff, reverse("reports:standings_xlsx"), q="1001")
-    sheet = load_workbook(io.BytesIO(response.content)).active
+    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 2
     assert rows[1][1:3] == ("1001", "@SUM(A1)")  # as typed: no visible apostrophe (issue 18)
