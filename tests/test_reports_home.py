@@ -250,3 +250,10 @@ def test_pages_show_both_tiers_the_next_recalibration_and_what_keeps_the_tier(
     assert headline in _html(staff, reverse("reports:partner", args=["4004"]), date=str(D))
     due = _html(staff, HOME, date=str(D)).split('id="recalibration-due"')[1].split("</table>")[0]
     assert "Delta Digital" in due and keep in due
+
+
+def test_the_partner_page_uses_the_configured_at_risk_days(world, partner_admin, settings) -> None:
+    settings.AT_RISK_DAYS = 60
+    html = _html(partner_admin, reverse("reports:partner", args=["1001"]), date="2026-03-31")
+    assert "credit ends within 60 days" in html
+    assert "5007" in html.split('id="at-risk"')[1].split("</table>")[0]
