@@ -18,7 +18,9 @@ from accounts.models import ClientAccount, Partner
 from credits import checks
 from credits.models import CreditLine, CurrencyUnit, DayResult, RecomputeRun, Standing
 from credits.projection import Projection, deals_counting, projection_compute
+from credits.staleness import stale_days
 from credits.standings import tiers_in_force
+from partnercredit.days import yesterday
 from reports import charts, queries
 
 HISTORY_DAYS = 183  # six months of published history before the day
@@ -250,12 +252,45 @@ def last_nightly_run() -> RecomputeRun | None:
     )
 
 
+@dataclass(frozen=True)
+class NightlyRun:
+    run: RecomputeRun
+    days_computed: int  # distinct days published in the 24 hours up to this run's end
+    stale_days: int  # published ended days a later change made stale, still to recompute
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.run.started_at and self.run.finished_at:
+            return self.run.finished_at - self.run.started_at
+        return None
+
+
+def nightly_status() -> NightlyRun | None:
+    """The latest finished run, how many days were computed around it, and the stale days
+    left (`credits.staleness.stale_days`)."""
+    run = last_nightly_run()
+    if run is None:
+        return None
+    end = run.finished_at or run.created_at
+    computed = (
+        RecomputeRun.objects.filter(
+            status=RecomputeRun.Status.SUCCEEDED,
+            finished_at__gt=end - timedelta(hours=24),
+            finished_at__lte=end,
+        )
+        .values("day")
+        .distinct()
+        .count()
+    )
+    return NightlyRun(run, computed, len(stale_days(through=yesterday())))
+
+
 def staff_home(*, day: date, run_id: int) -> dict:
     has_credited = any(f.name == "credited_tier" for f in Standing._meta.get_fields())
     return {
+        "nightly": nightly_status(),
         "performance_counts": tier_counts(run_id, "tier"),
         "credited_counts": tier_counts(run_id, "credited_tier") if has_credited else None,
-        "last_run": last_nightly_run(),
         "movers": biggest_movers(day=day, run_id=run_id),
         "recalibration": recalibration_changes(day=day, run_id=run_id),
     }

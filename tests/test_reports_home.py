@@ -257,3 +257,13 @@ def test_the_partner_page_uses_the_configured_at_risk_days(world, partner_admin,
     html = _html(partner_admin, reverse("reports:partner", args=["1001"]), date="2026-03-31")
     assert "credit ends within 60 days" in html
     assert "5007" in html.split('id="at-risk"')[1].split("</table>")[0]
+
+
+def test_the_staff_home_counts_the_days_computed_and_the_stale_days_left(world, staff) -> None:
+    html = _html(staff, date="2026-03-31")
+    nightly = html.split('id="nightly"')[1].split("</table>")[0]
+    assert "Days computed in the 24 hours up to it</th><td>2<" in nightly
+    assert 'id="stale-days">0<' in nightly
+    act(world["dan"], world["clients"]["5002"], "2026-03-02T11:00")  # backdated: 03-02 on
+    nightly = _html(staff, date="2026-03-31").split('id="nightly"')[1].split("</table>")[0]
+    assert 'id="stale-days">1<' in nightly  # 2026-03-31 (03-01 is before the change)
