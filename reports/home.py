@@ -42,20 +42,21 @@ class Money:
     usd: Decimal | None  # through the units-per-point table of the day; None without a unit
 
 
-def _unit(currency: str, day: date) -> Decimal | None:
-    return (
-        CurrencyUnit.objects.filter(currency=currency, valid_from__lte=day)
-        .order_by("-valid_from")
-        .values_list("amount", flat=True)
-        .first()
-    )
+def _units(day: date) -> dict[str, Decimal]:
+    """Currency → units-per-point amount in force on `day`, in one query."""
+    units: dict[str, Decimal] = {}
+    rows = CurrencyUnit.objects.filter(valid_from__lte=day).order_by("currency", "valid_from")
+    for currency, amount in rows.values_list("currency", "amount"):
+        units[currency] = amount  # the latest valid_from wins
+    return units
 
 
 def _money(totals: dict[str, Decimal], day: date) -> list[Money]:
-    usd = _unit("USD", day)
+    units = _units(day)
+    usd = units.get("USD")
     rows = []
     for currency in sorted(totals):
-        unit = _unit(currency, day)
+        unit = units.get(currency)
         in_usd = None if unit is None or usd is None else totals[currency] / unit * usd
         rows.append(
             Money(
@@ -122,12 +123,11 @@ class Fix:
     url: str
 
 
-def _fix(row: checks.NotEarning, day: date) -> Fix:
+def _fix(row: checks.NotEarning, day: date, partner: Partner) -> Fix:
     employee, client = row.activity.employee, row.client
     prefill = f"?employee={employee.pk}&client_hub_id={client.hub_id}&client={client.pk}"
     why = (
-        f"{reverse('reports:why')}?partner={employee.partner.key}&client={client.hub_id}"
-        f"&date={day:%Y-%m-%d}"
+        f"{reverse('reports:why')}?partner={partner.key}&client={client.hub_id}&date={day:%Y-%m-%d}"
     )
     if row.missing == checks.NOT_ACTIVE:
         url = reverse("admin:accounts_employee_change", args=[employee.pk])
@@ -146,7 +146,7 @@ def _fix(row: checks.NotEarning, day: date) -> Fix:
 def fixes_by_step(*, partner: Partner, day: date) -> list[tuple[str, list[Fix]]]:
     grouped: dict[str, list[Fix]] = defaultdict(list)
     for row in checks.not_earning(partner=partner, day=day, days=NOT_EARNING_DAYS):
-        grouped[row.missing].append(_fix(row, day))
+        grouped[row.missing].append(_fix(row, day, partner))
     return [(step, grouped[step]) for step in checks.MISSING_STEPS if grouped.get(step)]
 
 
