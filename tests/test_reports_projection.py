@@ -88,9 +88,11 @@ def test_each_projected_day_equals_the_recompute_of_that_day_without_later_event
 
 def test_the_projection_names_the_first_tier_drop_and_the_soonest_ends(world) -> None:
     projection = projection_compute(partner_id=world["a"].pk, day=D)
-    assert projection.current.tier == "Platinum"
-    assert projection.first_drop.day == date(2026, 4, 10)  # the deal's window ended on 04-09
-    assert projection.first_drop.tier == "Gold"
+    assert projection.current is not None and projection.current.tier == "Platinum"
+    drop = projection.first_drop
+    assert drop is not None
+    assert drop.day == date(2026, 4, 10)  # the deal's window ended on 04-09
+    assert drop.tier == "Gold"
     ending = [(e.client.hub_id, e.credit_until) for e in projection.ending]
     assert ending[0] == ("S", date(2026, 4, 2))
     assert ending[1] == ("N", date(2026, 5, 4))
