@@ -12,13 +12,13 @@ from tests.builders import approve_access
 pytestmark = pytest.mark.django_db
 
 # What a client access manager may open; every other admin page refuses her.
-ALLOWED = {
+ALLOWED: dict[tuple[str, str | None], set[str]] = {
     ("accounts", "seat"): {"changelist", "add"},
     ("accounts", "accessrequest"): {"changelist", "add"},
 }
 
 
-def _admin_urls() -> list[tuple[tuple[str, str], str, str]]:
+def _admin_urls() -> list[tuple[tuple[str, str | None], str, str]]:
     urls = []
     for model in admin.site._registry:
         key = (model._meta.app_label, model._meta.model_name)
@@ -32,7 +32,7 @@ def _admin_urls() -> list[tuple[tuple[str, str], str, str]]:
 
 @pytest.mark.parametrize(("key", "page", "url"), _admin_urls())
 def test_a_client_access_manager_opens_only_the_seat_and_request_pages(
-    key: tuple[str, str], page: str, url: str, access_manager, two_partners
+    key: tuple[str, str | None], page: str, url: str, access_manager, two_partners
 ):  # fmt: skip
     client = Client()
     client.force_login(access_manager)
