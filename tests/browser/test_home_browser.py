@@ -35,7 +35,9 @@ def assert_accessible(page: Page) -> None:
     """axe-core on the page as shown: no serious or critical violation. The script is served
     from the page's own origin (a routed URL), so the app's Content-Security-Policy, which
     allows scripts from 'self' only, stays in force while axe runs."""
-    origin = re.match(r"https?://[^/]+", page.url).group(0)
+    found = re.match(r"https?://[^/]+", page.url)
+    assert found is not None, page.url
+    origin = found.group(0)
     page.route(
         f"{origin}/__axe__.js",
         lambda route: route.fulfill(body=AXE.read_bytes(), content_type="text/javascript"),
