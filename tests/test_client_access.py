@@ -362,3 +362,21 @@ def test_outsider_cannot_upload_activities_in_partner_a_client(
 
 def _unlined(error: str, hub_id: str) -> str:
     return re.sub(r"line \d+", "line N", error).replace(hub_id, "HUB")
+
+
+# --- the client picker offers only the clients the partner may act in ---------------------------
+
+
+def test_the_seat_form_offers_the_partner_clients_and_nothing_else(
+    client, two_partners, partner_admin, outsider, staff
+):  # fmt: skip
+    deal(two_partners.partner_a, make_client("777070"), "2026-01-10", "10.00")  # seen, not acted in
+    client.force_login(partner_admin)
+    page = client.get(reverse("admin:accounts_seat_add")).content.decode()
+    offered = re.findall(r'<option value="(\d+)">', page.split('<datalist id="client-choices">')[1])
+    assert offered == ["777001", "777003"]
+    client.force_login(outsider)
+    page = client.get(reverse("admin:accounts_seat_add")).content.decode()
+    assert "777001" not in page and "888002" in page
+    client.force_login(staff)  # staff type any hub id; the partner's list never leaks to them
+    assert "client-choices" not in client.get(reverse("admin:accounts_seat_add")).content.decode()
