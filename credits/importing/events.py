@@ -39,8 +39,17 @@ from credits.models import ImportedEvent
 from credits.services import fingerprint
 
 # Columns that make up a row's identity when it has no ref, in this order.
-IDENTITY = ("partner", "employee", "client", "name", "role", "country", "currency", "amount",
-            "kind")  # fmt: skip
+IDENTITY = (
+    "partner",
+    "employee",
+    "client",
+    "name",
+    "role",
+    "country",
+    "currency",
+    "amount",
+    "kind",
+)
 WRITE_EVERY = 50_000  # rows applied between two bulk writes
 # The longest partner key, hub id and e-mail (the model fields).
 SIZES = (("partner", 32), ("client", 32), ("employee", 254))

@@ -35,8 +35,18 @@ from credits.importing.rows import instance
 from credits.models import Deal, ImportedEvent
 
 # In the order they are written: every row after the rows it refers to.
-ORDER: list[type[Model]] = [Partner, PartnerSpell, ClientAccount, Employee, ClientMRR, EmployeeSpell,
-                            Assignment, Seat, RelationshipEnd, Deal]  # fmt: skip
+ORDER: list[type[Model]] = [
+    Partner,
+    PartnerSpell,
+    ClientAccount,
+    Employee,
+    ClientMRR,
+    EmployeeSpell,
+    Assignment,
+    Seat,
+    RelationshipEnd,
+    Deal,
+]
 HISTORY_TAIL = ("history_date", "history_type", "history_user", "history_change_reason")
 
 
