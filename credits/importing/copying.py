@@ -137,12 +137,13 @@ def _prep(field: Field, value: Any) -> Any:  # noqa: ANN401
     return None if value is None else field.get_db_prep_save(value, connection)
 
 
-def ids_take(model: type[Model], hint: int, taken: dict[str, int]) -> list[int]:
-    """New ids for `model`'s table: a block of its sequence, larger as more rows are added.
+def ids_take(model: type[Model], wanted: int, taken: dict[str, int]) -> list[int]:
+    """New ids for `model`'s table: a block of its sequence of about `wanted` ids (at least
+    100, at most 50,000 at a time).
 
     SQLite has no sequence: the ids after the largest ever used (`taken`: by this import).
     """
-    size = max(100, min(4 * hint, 50_000))
+    size = max(100, min(wanted, 50_000))
     table, pk = model._meta.db_table, model._meta.pk.column
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
