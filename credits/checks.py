@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from django.db.models import Exists, OuterRef, Q
 
@@ -93,7 +93,7 @@ class CreditCheck:
         if cause is not None and cause.label in (PARTNER_IN_PROGRAM, IMMEDIATE_END):
             stale = " The published result predates it." if self.earning else ""
             return "error", f"Not earning managed credit: {cause.detail}{stale}"
-        if self.earning:
+        if self.earning and cause is not None:
             return (
                 "warning",
                 f"Earning managed credit, but {cause.label[0].lower()}{cause.label[1:]}: no — "
@@ -258,7 +258,7 @@ def _activity_steps(
         )
     employee_id, at = last
     last_day = program_day(at)
-    credit_until = last_day + timedelta(days=grace)
+    credit_until: date | None = last_day + timedelta(days=grace)
     steps = [
         Step(
             "Counted qualifying activity within the grace period",
@@ -421,7 +421,7 @@ def credit_check(*, partner: Partner, client: ClientAccount, day: date) -> Credi
         credit_until = None
     line = _published_line(partner, client, day)
     published = line is not False
-    if published and line is not None:
+    if isinstance(line, CreditLine):
         open_on_day, credit_until = True, line.credit_until
         points = "no points (no rate)" if line.points is None else f"{line.points} points"
         detail = (
@@ -448,7 +448,9 @@ def credit_check(*, partner: Partner, client: ClientAccount, day: date) -> Credi
     )
 
 
-def _published_line(partner: Partner, client: ClientAccount, day: date) -> CreditLine | None | bool:
+def _published_line(
+    partner: Partner, client: ClientAccount, day: date
+) -> CreditLine | None | Literal[False]:
     """The day's published credit line; None if the day has none; False if never computed."""
     run_id = DayResult.objects.filter(day=day).values_list("run_id", flat=True).first()
     if run_id is None:

@@ -23,7 +23,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.models import ClientAccount, Employee, Partner
-from accounts.permissions import can_see_partner, is_program_admin, is_program_staff, partner_of
+from accounts.permissions import (
+    can_see_partner,
+    is_program_admin,
+    is_program_staff,
+    may_read_reports,
+    partner_of,
+)
 from credits.checks import (
     activity_verdicts,
     credit_check,
@@ -49,7 +55,7 @@ def report_view(view: View) -> View:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        if not is_program_staff(request.user) and partner_of(request.user) is None:
+        if not may_read_reports(request.user):
             raise PermissionDenied("Reports are for program staff and partner admins.")
         return view(request, *args, **kwargs)
 
@@ -193,6 +199,13 @@ def _standings(request: HttpRequest) -> tuple[Day, StandingsForm, Sequence[queri
 def standings(request: HttpRequest) -> HttpResponse:
     day, form, rows = _standings(request)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    outlooks = (
+        queries.tier_outlooks(standings=[r.standing for r in page], day=day.day)
+        if day.result
+        else {}
+    )
+    for row in page:
+        row.outlook = outlooks.get(row.standing.partner_id)
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = query.copy()
@@ -204,6 +217,8 @@ def standings(request: HttpRequest) -> HttpResponse:
         day,
         form=form,
         page=page,
+        outlooks=outlooks,
+        next_recalibration=next(iter(outlooks.values())).recalibration if outlooks else None,
         tiers=tiers_in_force(day.day) if day.day else [],
         sort=cleaned(form, "sort", "partner"),
         query=query.urlencode(),
@@ -235,7 +250,13 @@ def partner_page(request: HttpRequest, key: str) -> HttpResponse:
         window = RangeForm.from_query(request.GET)
         start = cleaned(window, "start") or day.day - timedelta(days=queries.COMPARE_DAYS)
         end = cleaned(window, "end") or day.day
+        outlook = (
+            queries.tier_outlooks(standings=[rows[0].standing], day=day.day).get(partner.pk)
+            if rows
+            else None
+        )
         context.update(
+            outlook=outlook,
             row=rows[0] if rows else None,
             lines=lines,
             at_risk=queries.at_risk(lines),

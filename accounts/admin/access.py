@@ -16,6 +16,7 @@ from accounts.admin.common import (
     OpenFilter,
     _adopt,
     _plural,
+    confirmed_or_page,
 )
 from accounts.models import (
     Assignment,
@@ -182,5 +183,23 @@ class SeatAdmin(AccessIntervalAdmin):
         return is_access_manager(user)
 
     @admin.action(description="Remove selected seats", permissions=["end"])
-    def remove_seats(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def remove_seats(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Removing a partner's last seat in a client ends its credit at once: confirm first."""
+        seats = queryset.filter(end__isnull=True).select_related("employee__partner", "client")
+        last = services.last_seat_of(seats=seats)
+        if last:
+            page = confirmed_or_page(
+                request, self, queryset, action="remove_seats",
+                title="Remove seats: managed credit ends",
+                warning="Among the selected seats are a partner's last seats in a client "
+                "account: removing them ends that partner's managed credit for the client today.",
+                consequences=[
+                    f"{partner.key} in {client}: its last seat — managed credit ends today"
+                    for partner, client in last
+                ],
+                hub_ids=[client.hub_id for _, client in last],
+            )  # fmt: skip
+            if page is not None:
+                return page
         self._end_selected(request, queryset, "seat")
+        return None

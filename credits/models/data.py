@@ -66,7 +66,8 @@ class Activity(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.tool}/{self.action} in {self.client_id} at {self.at:%Y-%m-%d %H:%M}"
+        """The title of its admin page: the client's hub id, not its database id (issue 14)."""
+        return f"{self.tool}/{self.action} in {self.client.hub_id} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class Deal(models.Model):
@@ -133,6 +134,9 @@ class ImportJob(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="The worker's last sign of life while it ran the job."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     rows_read = models.PositiveIntegerField(default=0)
     rows_applied = models.PositiveIntegerField(default=0)
