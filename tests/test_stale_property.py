@@ -46,8 +46,6 @@ def when(day: int, minute: int) -> datetime:
 
 
 class CatchUpMatchesAFreshRecompute(TestCase):
-    apply = reference.EngineMatchesReference.apply
-
     @settings(
         max_examples=15,
         deadline=None,
@@ -104,7 +102,7 @@ class CatchUpMatchesAFreshRecompute(TestCase):
             if (day, minute) in seen:
                 continue
             seen.add((day, minute))
-            self.apply(
+            reference.apply_change(
                 kind, employees[reference.PARTNERS[pi]], clients[hub], when(day, minute), qualifying
             )
 
