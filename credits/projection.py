@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 from dateutil.relativedelta import relativedelta
 
@@ -101,7 +102,7 @@ class Projection:
     ending: list[EndingCredit]
     without: list[ClientAccount] = field(default_factory=list)
 
-    @property
+    @cached_property
     def first_drop(self) -> ProjectedDay | None:
         """The first projected day whose performance tier is below the tier held on D."""
         if self.current is None or not self.current.tier:
@@ -381,6 +382,7 @@ def projection_compute(
     activity = _activity_windows(partner_id, day, windows, days)
 
     projected: list[tuple[date, int, int, int, dict[int, int]]] = []
+    split: dict[tuple[_Line, ...], dict[int, int]] = {}
     for k in range(1, days + 1):
         target = day + timedelta(days=k)
         per_unit = rates.on(PointsRate.Kind.MANAGED, target) or 0
@@ -388,8 +390,10 @@ def projection_compute(
         for line in own:
             if line.credit_until < target:
                 continue
-            still_open = [x for x in by_client[line.client_id] if x.credit_until >= target]
-            share = _shares(still_open)[partner_id]
+            still_open = tuple(x for x in by_client[line.client_id] if x.credit_until >= target)
+            if still_open not in split:  # the shares change only when a line ends
+                split[still_open] = _shares(list(still_open))
+            share = split[still_open][partner_id]
             points = _points(
                 share,
                 units.on(line.currency, target),
