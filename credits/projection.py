@@ -30,6 +30,7 @@ from functools import cached_property
 from dateutil.relativedelta import relativedelta
 
 from accounts.models import ClientAccount, Partner
+from credits import tiers as rules_of
 from credits.models import (
     CountedDay,
     CreditLine,
@@ -41,6 +42,7 @@ from credits.models import (
     ProgramSettings,
     Standing,
     Tier,
+    TierDay,
 )
 from credits.sql import fetch
 from credits.standings import (
@@ -314,9 +316,6 @@ def _credited_tiers(
     """The credited tier of each projected day, stepped one day at a time from the one held
     at the end of D by the rule the engine uses (`credits.tiers.credited_step`); on a
     recalibration day the review window counts D's stored days and the projected ones."""
-    from credits import tiers as rules_of  # the credited-tier rules (docs/rules.md §7)
-    from credits.models import TierDay
-
     rules = rules_of.Rules.load()
     row = TierDay.objects.filter(partner_id=partner_id, day=day).first()
     held = rules_of.Held(row.credited, row.earned_on) if row else rules_of.Held()
@@ -343,10 +342,6 @@ def _credited_tiers(
         )  # fmt: skip
         credited.append(held.tier)
     return credited
-
-
-def _credited_tiers_unavailable(performance: list) -> list[str]:
-    return ["" for _ in performance]
 
 
 def projection_compute(
@@ -416,12 +411,9 @@ def projection_compute(
         in_force = tiers_by_day[target] if current else []
         met = [t.name for t in in_force if tier_minimums_met(t, totals)]
         performance.append((target, tier_for(totals, in_force), met))
-    try:
-        credited = _credited_tiers(
-            partner_id=partner_id, day=day, performance=performance, tiers_by_day=tiers_by_day
-        )
-    except ImportError:  # before the credited tier exists
-        credited = _credited_tiers_unavailable(performance)
+    credited = _credited_tiers(
+        partner_id=partner_id, day=day, performance=performance, tiers_by_day=tiers_by_day
+    )
     result_days = [
         ProjectedDay(
             day=target,
