@@ -427,13 +427,7 @@ def test_outsider_cannot_reach_the_end_pages_of_partner_a_client(
     client.force_login(outsider)
     assert client.get(url).status_code == 404
     client.post(url, {"confirmation": "777001", "reason": "x"})
-    assert (
-        not RelationshipEnd.objects.filter(client=two_partners.client_a)
-        .exclude(
-            reason=RelationshipEnd.Reason.ALL_EMPLOYEES_REMOVED, partner=two_partners.partner_a
-        )
-        .exists()
-    )
+    assert not RelationshipEnd.objects.filter(client=two_partners.client_a).exists()
     assert Seat.objects.filter(
         employee=two_partners.anna, client=two_partners.client_a, end=None
     ).exists()
