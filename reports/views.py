@@ -259,8 +259,8 @@ def partner_page(request: HttpRequest, key: str) -> HttpResponse:
             outlook=outlook,
             row=rows[0] if rows else None,
             lines=lines,
-            at_risk=queries.at_risk(lines),
-            at_risk_days=queries.AT_RISK_DAYS,
+            at_risk=queries.at_risk(lines, home.at_risk_days()),
+            at_risk_days=home.at_risk_days(),
             progress=[(tier, queries.tier_minimums(tier, rows[0].standing)) for tier in tiers]
             if rows
             else [],
