@@ -36,12 +36,12 @@ from credits.checks import (
     employee_credit_check,
     employee_credit_checks,
 )
-from credits.engine import recompute_enqueue
 from credits.models import DayResult
 from credits.models.results import day_result
 from credits.projection import deals_counting
 from credits.staleness import Freshness, day_freshness
 from credits.standings import tiers_in_force
+from credits.tasks import recompute_enqueue
 from partnercredit.days import yesterday
 from reports import charts, exports, home, queries
 from reports.forms import DayForm, RangeForm, StandingsForm, WhyForm, as_date, cleaned
@@ -380,6 +380,12 @@ def recompute_now(request: HttpRequest) -> HttpResponse:
         run = recompute_enqueue(day=day, requested_by=request.user)
     except ValueError as exc:  # a day that has not ended
         messages.error(request, str(exc))
+        return redirect(back)
+    except Exception:  # the broker is unreachable: the run stays queued for the watchdog
+        messages.error(
+            request, f"The task queue is unreachable: {day} is queued and will be recomputed "
+            "when it is back.",
+        )  # fmt: skip
         return redirect(back)
     messages.success(request, f"Recompute of {day} queued (run {run.pk}); reload in a moment.")
     return redirect(back)
