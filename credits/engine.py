@@ -37,7 +37,7 @@ from credits.models import (
     RecomputeRun,
     Standing,
 )
-from credits.sql import add_days, days_between, execute
+from credits.sql import add_days, days_between, execute, points_sql
 from credits.staleness import data_version
 from credits.standings import DayStandings, standings_compute
 from partnercredit import days
@@ -173,7 +173,17 @@ def counted_days_refresh(*, through: date) -> int:
         days = (through - lo).days + 1
         execute(_mark_run_starts_sql(days=days), {**params, "grace": grace})
         EngineState.objects.filter(pk=1).update(dirty_from=through + timedelta(days=1))
-    return (through - lo).days + 1
+        if days > LOOKUP_MAX_DAYS:
+            _statistics_refresh("credits_countedday")
+    return days
+
+
+def _statistics_refresh(table: str) -> None:
+    """After rewriting many days of a table, let PostgreSQL's planner know its new shape (a
+    bulk write leaves the statistics of the table it had before: plans of the next queries
+    then loop over what they think is a handful of rows)."""
+    if connection.vendor == "postgresql":
+        execute(f"ANALYZE {table}", {})
 
 
 # --- 2. Claim a day --------------------------------------------------------------------------
@@ -245,6 +255,10 @@ def _chunks_create(*, run: RecomputeRun, chunks: int | None = None) -> list[Reco
 
 def _credit_lines_sql() -> str:
     credit_until = add_days("p.last_day", "%(grace)s")
+    points = points_sql(
+        amount="p.share", per_unit="%(ppu)s", multiplier="COALESCE(g.multiplier, 100)",
+        unit="u.amount",
+    )  # fmt: skip
     return f"""
     INSERT INTO credits_creditline
         (run_id, day, partner_id, client_id, currency, mrr, partners_sharing, share, points,
@@ -301,8 +315,7 @@ def _credit_lines_sql() -> str:
     )
     SELECT %(run)s, %(day)s, p.partner_id, p.client_id, p.currency, p.mrr, p.sharing, p.share,
            CASE WHEN u.amount IS NULL THEN NULL ELSE
-               (2 * p.share * %(ppu)s * COALESCE(g.multiplier, 100) + u.amount * 100)
-               / (2 * u.amount * 100)
+               {points}
            END,
            p.started, p.last_day, p.last_employee_id, {credit_until}
     FROM shares p
