@@ -471,7 +471,7 @@ class TierOutlook:
         )
 
 
-def tier_outlooks(*, standings: list[Standing], day: date) -> dict[int, TierOutlook]:
+def tier_outlooks(*, standings: Sequence[Standing], day: date) -> dict[int, TierOutlook]:
     """partner id → TierOutlook for the given standings of `day`, in two queries whatever
     their number (the same reading as `credits.tiers.keep_outlook`).
     """
