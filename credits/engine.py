@@ -193,23 +193,12 @@ def _stale_after() -> timedelta:
     return timedelta(seconds=settings.RECOMPUTE_STALE_SECONDS)
 
 
-def _fail_abandoned_runs(day: date) -> None:
-    """A live run whose worker stopped sending heartbeats is failed, so the day can run again."""
-    cutoff = timezone.now() - _stale_after()
-    for run in RecomputeRun.objects.filter(day=day, status__in=RecomputeRun.LIVE):
-        last_sign = run.heartbeat_at or run.created_at
-        if last_sign < cutoff:
-            RecomputeRun.objects.filter(pk=run.pk, status=run.status).update(
-                status=Status.FAILED, error="abandoned: no heartbeat", finished_at=timezone.now()
-            )
-
-
 def run_claim(
     *, day: date, status: str, requested_by: AbstractBaseUser | None = None
 ) -> RecomputeRun:
     """Create the day's live run; raise RecomputeBusy if one exists."""
     require_ended(day)
-    _fail_abandoned_runs(day)
+    runs_abandoned_fail(day=day)  # a dead run of the day must not block it
     try:
         with transaction.atomic():
             return RecomputeRun.objects.create(
@@ -509,25 +498,28 @@ def run_take(*, run_id: int) -> RecomputeRun | None:
     return RecomputeRun.objects.get(pk=run_id) if taken else None
 
 
-def runs_abandoned_fail() -> list[RecomputeRun]:
+def runs_abandoned_fail(*, day: date | None = None) -> list[RecomputeRun]:
     """Fail every live run without a heartbeat for RECOMPUTE_STALE_SECONDS (its worker died,
-    or lost its database connection): queued and never taken, stopped while starting, in a
-    chunk, or while publishing. Return the runs failed."""
+    or lost its database connection): stopped while starting, in a chunk, or while publishing.
+    A queued run is left to be sent again, except when a new run of its `day` is asked for.
+    Tier-history scratch runs of a dead worker are removed. Return the runs failed."""
     cutoff = timezone.now() - _stale_after()
     for scratch in RecomputeRun.objects.filter(status=Status.TIERS, heartbeat_at__lt=cutoff):
-        CreditLine.objects.filter(run=scratch).delete()  # a tier-history day whose worker died
+        CreditLine.objects.filter(run=scratch).delete()
         scratch.delete()
+    live = RecomputeRun.objects.filter(status__in=RecomputeRun.LIVE)
+    live = live.filter(day=day) if day else live.exclude(status=Status.QUEUED)
     failed = []
-    for run in RecomputeRun.objects.filter(status__in=RecomputeRun.LIVE):
-        if run.status == Status.QUEUED:
-            continue  # a queued run is sent again instead (its dispatch may have been lost)
-        if (run.heartbeat_at or run.created_at) < cutoff:
-            error = f"abandoned: no heartbeat since {run.heartbeat_at or run.created_at:%H:%M:%S}"
-            if RecomputeRun.objects.filter(pk=run.pk, status=run.status).update(
-                status=Status.FAILED, error=error, finished_at=timezone.now()
-            ):
-                CreditLine.objects.filter(run=run).delete()
-                failed.append(run)
+    for run in live:
+        last_sign = run.heartbeat_at or run.created_at
+        if last_sign >= cutoff:
+            continue
+        error = f"abandoned: no heartbeat since {last_sign:%Y-%m-%d %H:%M:%S}"
+        if RecomputeRun.objects.filter(pk=run.pk, status=run.status).update(
+            status=Status.FAILED, error=error, finished_at=timezone.now()
+        ):
+            CreditLine.objects.filter(run=run).delete()
+            failed.append(run)
     return failed
 
 
