@@ -69,9 +69,10 @@ def _money(totals: dict[str, Decimal], day: date) -> list[Money]:
 
 
 def money_total_usd(rows: list[Money]) -> Decimal | None:
-    if any(m.usd is None for m in rows):
+    amounts = [m.usd for m in rows]
+    if any(a is None for a in amounts):
         return None
-    return sum((m.usd for m in rows), Decimal("0.00"))
+    return sum((a for a in amounts if a is not None), Decimal("0.00"))
 
 
 def managed_mrr(lines: list[CreditLine], day: date) -> list[Money]:
@@ -286,11 +287,10 @@ def nightly_status() -> NightlyRun | None:
 
 
 def staff_home(*, day: date, run_id: int) -> dict:
-    has_credited = any(f.name == "credited_tier" for f in Standing._meta.get_fields())
     return {
         "nightly": nightly_status(),
         "performance_counts": tier_counts(run_id, "tier"),
-        "credited_counts": tier_counts(run_id, "credited_tier") if has_credited else None,
+        "credited_counts": tier_counts(run_id, "credited_tier"),
         "movers": biggest_movers(day=day, run_id=run_id),
         "recalibration": recalibration_changes(day=day, run_id=run_id),
     }
@@ -311,12 +311,9 @@ class DueChange:
         return o is not None and not o.secure and o.days_short > o.days_left
 
 
-def recalibration_changes(*, day: date, run_id: int) -> dict | None:
+def recalibration_changes(*, day: date, run_id: int) -> dict:
     """Partners holding a tier above the one they perform at whose tier is not yet kept at the
-    next recalibration (`credits.tiers`), those that can no longer keep it first; None before
-    the credited tier exists."""
-    if not any(f.name == "credited_tier" for f in Standing._meta.get_fields()):
-        return None
+    next recalibration (`credits.tiers`), those that can no longer keep it first."""
     tiers = tiers_in_force(day)
     ranks = {t.name: t.rank for t in tiers}
 
@@ -334,13 +331,11 @@ def recalibration_changes(*, day: date, run_id: int) -> dict | None:
         .order_by("partner__key")[: RECALIBRATION_ROWS * 4]
     )
     outlooks = queries.tier_outlooks(standings=standings, day=day)
-    due = [
-        DueChange(s.partner, outlooks[s.partner_id])
-        for s in standings
-        if s.partner_id in outlooks
-        and outlooks[s.partner_id].outlook is not None
-        and not outlooks[s.partner_id].outlook.secure
-    ]
+    due = []
+    for standing in standings:
+        seen = outlooks.get(standing.partner_id)
+        if seen is not None and seen.outlook is not None and not seen.outlook.secure:
+            due.append(DueChange(standing.partner, seen))
     due.sort(key=lambda c: (not c.falls, c.partner.key))
     recalibration = next(iter(outlooks.values())).recalibration if outlooks else None
     return {"day": recalibration, "changes": due[:RECALIBRATION_ROWS]}

@@ -395,3 +395,38 @@ def test_the_seat_form_offers_the_partner_clients_and_nothing_else(
     assert "777001" not in page and "888002" in page
     client.force_login(staff)  # staff type any hub id; the partner's list never leaks to them
     assert "client-choices" not in client.get(reverse("admin:accounts_seat_add")).content.decode()
+
+
+# --- the outsider's actions on partner A's rows -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "action"), [("seat", "remove_seats"), ("assignment", "unassign")]
+)
+def test_outsider_actions_on_partner_a_access_rows_do_nothing(
+    client, two_partners, outsider, model: str, action: str
+):  # fmt: skip
+    access_model = Seat if model == "seat" else Assignment
+    rows = access_model.objects.filter(employee=two_partners.anna, end=None)
+    pks = list(rows.values_list("pk", flat=True))
+    client.force_login(outsider)
+    client.post(
+        reverse(f"admin:accounts_{model}_changelist"),
+        {"action": action, "_selected_action": pks, "confirmed": "Confirm",
+         "confirmation": "777001"},
+    )  # fmt: skip
+    assert rows.count() == len(pks)  # all still open
+
+
+@pytest.mark.parametrize("view", ["end_services", "remove_all_employees"])
+def test_outsider_cannot_reach_the_end_pages_of_partner_a_client(
+    client, two_partners, outsider, view: str
+):  # fmt: skip
+    url = reverse(f"admin:accounts_clientaccount_{view}", args=[two_partners.client_a.pk])
+    client.force_login(outsider)
+    assert client.get(url).status_code == 404
+    client.post(url, {"confirmation": "777001", "reason": "x"})
+    assert not RelationshipEnd.objects.filter(client=two_partners.client_a).exists()
+    assert Seat.objects.filter(
+        employee=two_partners.anna, client=two_partners.client_a, end=None
+    ).exists()
