@@ -5,6 +5,7 @@ import logging
 from datetime import date, timedelta
 
 from celery import group, shared_task
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import InterfaceError, OperationalError, close_old_connections, transaction
 from django.utils import timezone
@@ -90,7 +91,8 @@ def recompute_watch() -> dict[str, int]:
 
     1. Live runs without a heartbeat are failed; a run of a batch is retried by its batch, any
        other is queued again (a day that keeps failing is left failed, for staff to see).
-    2. Runs still queued after two minutes are sent again (the broker was down).
+    2. Runs still queued after two minutes (or RECOMPUTE_STALE_SECONDS, if shorter) are sent
+       again: the broker was down, or the worker that took the message died.
     3. Batches whose current day ended without moving them on are moved on.
     """
     requeued = 0
@@ -99,7 +101,8 @@ def recompute_watch() -> dict[str, int]:
         if run.batch_id is None and _failures_today(run.day) < catchup.DAY_ATTEMPTS:
             recompute_enqueue(day=run.day)
             requeued += 1
-    resent = runs_resend(older_than=timedelta(minutes=2))
+    stale = timedelta(seconds=settings.RECOMPUTE_STALE_SECONDS)
+    resent = runs_resend(older_than=min(timedelta(minutes=2), stale))
     moved = 0
     for batch_id in catchup.batches_idle():
         next_run = catchup.batch_step(batch_id=batch_id)
@@ -119,7 +122,7 @@ def _failures_today(day: date) -> int:
 # --- A run ---------------------------------------------------------------------------------------
 
 
-@shared_task(bind=True, ignore_result=True, max_retries=3, default_retry_delay=10)
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=3, default_retry_delay=10)
 def recompute_run(self, run_id: int) -> None:  # noqa: ANN001
     """Take a queued run: refresh aggregates, then fan the chunks out to the workers."""
     run = engine.run_take(run_id=run_id)
@@ -185,7 +188,7 @@ def _batch_next(run: RecomputeRun) -> None:
         _send(recompute_batch_step, run.batch_id)
 
 
-@shared_task(bind=True, ignore_result=True, max_retries=5, default_retry_delay=10)
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=5, default_retry_delay=10)
 def recompute_batch_step(self, batch_id: int) -> None:  # noqa: ANN001
     """Move a batch on: count the day that ended, queue the next."""
     try:
