@@ -164,9 +164,11 @@ class RecomputeForm(forms.Form):
 
     first = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
     last = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        label="To",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
         help_text="Leave empty to recompute one day.",
-    )  # fmt: skip
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -339,8 +341,20 @@ class RecomputeBatchAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmi
     list_display = ["__str__", "kind", "status", "progress", "note", "created_at", "finished_at"]
     list_filter = ["kind", "status"]
     change_form_template = "admin/credits/recomputebatch/change_form.html"
-    fields = ["kind", "status", "progress", "time_left", "note", "error", "current_run",
-              "requested_by", "created_at", "started_at", "heartbeat_at", "finished_at"]  # fmt: skip
+    fields = [
+        "kind",
+        "status",
+        "progress",
+        "time_left",
+        "note",
+        "error",
+        "current_run",
+        "requested_by",
+        "created_at",
+        "started_at",
+        "heartbeat_at",
+        "finished_at",
+    ]
     readonly_fields = fields
 
     @admin.display(description="progress")
@@ -363,8 +377,13 @@ class RecomputeBatchAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmi
             *super().get_urls(),
         ]
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict | None = None) -> Any:  # fmt: skip
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> Any:
         batch = self.get_object(request, object_id)
         live = batch is not None and batch.status in RecomputeBatch.LIVE
         context = {

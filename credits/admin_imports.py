@@ -94,8 +94,9 @@ class ImportJobAdmin(PartnerScopedAdmin, admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: ImportJob | None = None) -> list[str]:
         return [] if obj is None else self.shown
 
-    def add_view(self, request: HttpRequest, form_url: str = "",
-                 extra_context: dict | None = None) -> HttpResponse:  # fmt: skip
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
         own = partner_of(request.user)
         if own is not None and not clients_partner_may_act_in(own).exists():
             self.message_user(
@@ -167,8 +168,10 @@ class ImportJobAdmin(PartnerScopedAdmin, admin.ModelAdmin):
 
     def get_urls(self) -> list:
         download = self.admin_site.admin_view(self.file_view)
-        return [path("<path:object_id>/file/", download, name="credits_importjob_file"),
-                *super().get_urls()]  # fmt: skip
+        return [
+            path("<path:object_id>/file/", download, name="credits_importjob_file"),
+            *super().get_urls(),
+        ]
 
     def file_view(self, request: HttpRequest, object_id: str) -> FileResponse:
         job = self.get_object(request, unquote(object_id))  # 404 outside the user's scope

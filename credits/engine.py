@@ -245,9 +245,11 @@ def _chunks_create(*, run: RecomputeRun, chunks: int | None = None) -> list[Reco
 def _credit_lines_sql() -> str:
     credit_until = add_days("p.last_day", "%(grace)s")
     points = points_sql(
-        amount="p.share", per_unit="%(ppu)s", multiplier="COALESCE(g.multiplier, 100)",
+        amount="p.share",
+        per_unit="%(ppu)s",
+        multiplier="COALESCE(g.multiplier, 100)",
         unit="u.amount",
-    )  # fmt: skip
+    )
     return f"""
     INSERT INTO credits_creditline
         (run_id, day, partner_id, client_id, currency, mrr, partners_sharing, share, points,
@@ -383,9 +385,12 @@ def run_finish(*, run: RecomputeRun) -> RecomputeRun:
 def _publish(*, run: RecomputeRun, computed: DayStandings) -> None:
     day, standings = run.day, computed.standings
     credited = tiers.tiers_derive(
-        day=day, performance={s.partner_id: s.tier for s in standings}, met=computed.met,
-        version=run.data_version, ranks=tiers.tier_ranks(computed.tiers),
-    )  # fmt: skip
+        day=day,
+        performance={s.partner_id: s.tier for s in standings},
+        met=computed.met,
+        version=run.data_version,
+        ranks=tiers.tier_ranks(computed.tiers),
+    )
     for standing in standings:
         standing.credited_tier = credited.get(standing.partner_id, "")
     Standing.objects.filter(run=run).delete()
@@ -457,9 +462,12 @@ def _tier_day_derive(*, day: date, version: int) -> None:
         computed = standings_compute(run=scratch)
         with transaction.atomic():
             tiers.tiers_derive(
-                day=day, performance={s.partner_id: s.tier for s in computed.standings},
-                met=computed.met, version=version, ranks=tiers.tier_ranks(computed.tiers),
-            )  # fmt: skip
+                day=day,
+                performance={s.partner_id: s.tier for s in computed.standings},
+                met=computed.met,
+                version=version,
+                ranks=tiers.tier_ranks(computed.tiers),
+            )
     finally:
         CreditLine.objects.filter(run=scratch).delete()
         scratch.delete()

@@ -383,9 +383,10 @@ def recompute_now(request: HttpRequest) -> HttpResponse:
         return redirect(back)
     except Exception:  # the broker is unreachable: the run stays queued for the watchdog
         messages.error(
-            request, f"The task queue is unreachable: {day} is queued and will be recomputed "
+            request,
+            f"The task queue is unreachable: {day} is queued and will be recomputed "
             "when it is back.",
-        )  # fmt: skip
+        )
         return redirect(back)
     messages.success(request, f"Recompute of {day} queued (run {run.pk}); reload in a moment.")
     return redirect(back)

@@ -398,7 +398,7 @@ def test_changing_the_grace_period_in_the_admin_applies_on_recompute(world, clie
             "protection_months": 6,
             "review_offset_months": 1,
             "review_min_days": 30,
-        },  # fmt: skip
+        },
     )
     assert response.status_code == 302
     # With grace 10 the 19-day gap ends the first relationship: a new one starts on 03-20.

@@ -52,8 +52,7 @@ class ClientPicker(forms.TextInput):
         super().__init__(attrs={"list": "client-choices", "autocomplete": "off"})
         self.offered = choices
 
-    def render(self, name: str, value: Any, attrs: dict | None = None,
-               renderer: Any = None) -> str:  # fmt: skip
+    def render(self, name: str, value: Any, attrs: dict | None = None, renderer: Any = None) -> str:
         field = super().render(name, value, attrs, renderer)
         options = format_html_join(
             "", '<option value="{}">{}</option>', ((h, label) for h, label in self.offered)
@@ -223,7 +222,10 @@ class SeatAdmin(AccessIntervalAdmin):
         last = services.last_seat_of(seats=seats)
         if last:
             page = confirmed_or_page(
-                request, self, queryset, action="remove_seats",
+                request,
+                self,
+                queryset,
+                action="remove_seats",
                 title="Remove seats: managed credit ends",
                 warning="Among the selected seats are a partner's last seats in a client "
                 "account: removing them ends that partner's managed credit for the client today.",
@@ -232,7 +234,7 @@ class SeatAdmin(AccessIntervalAdmin):
                     for partner, client in last
                 ],
                 hub_ids=[client.hub_id for _, client in last],
-            )  # fmt: skip
+            )
             if page is not None:
                 return page
         self._end_selected(request, queryset, "seat")

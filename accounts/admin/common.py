@@ -165,9 +165,17 @@ class ConfirmActionForm(forms.Form):
         return value
 
 
-def confirmed_or_page(request: HttpRequest, model_admin: admin.ModelAdmin, queryset: QuerySet, *,
-                      action: str, title: str, warning: str, consequences: list[str],
-                      hub_ids: list[str]) -> TemplateResponse | None:  # fmt: skip
+def confirmed_or_page(
+    request: HttpRequest,
+    model_admin: admin.ModelAdmin,
+    queryset: QuerySet,
+    *,
+    action: str,
+    title: str,
+    warning: str,
+    consequences: list[str],
+    hub_ids: list[str],
+) -> TemplateResponse | None:
     """None when the user confirmed (go ahead); else the page that asks, or asks again."""
     expected = ", ".join(sorted(set(hub_ids), key=lambda h: (len(h), h)))
     form = ConfirmActionForm(

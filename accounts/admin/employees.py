@@ -179,7 +179,10 @@ class EmployeeAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
         if alone:
             grace = ProgramSettings.load().grace_days
             page = confirmed_or_page(
-                request, self, queryset, action="deactivate",
+                request,
+                self,
+                queryset,
+                action="deactivate",
                 title="Deactivate employees: credit runs out",
                 warning="Their activities stop counting now. In these client accounts nobody "
                 "else of the partner is assigned and seated, so managed credit ends "
@@ -190,7 +193,7 @@ class EmployeeAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
                     for employee, client in alone
                 ],
                 hub_ids=[client.hub_id for _, client in alone],
-            )  # fmt: skip
+            )
             if page is not None:
                 return page
         self._deactivate(request, queryset)
