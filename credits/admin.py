@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -303,6 +304,7 @@ class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin)
             first, last = form.cleaned_data["first"], form.cleaned_data["last"]
             if first == last:
                 return self._recompute_one(request, first)
+            assert isinstance(request.user, User)  # the admin is for signed-in users only
             batch = catchup.range_plan(first=first, last=last, requested_by=request.user)
             tasks.batch_enqueue(batch)
             self.message_user(request, f"Recompute of {first} … {last} queued.")
@@ -318,6 +320,7 @@ class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin)
         return TemplateResponse(request, "admin/credits/recomputerun/recompute.html", context)
 
     def _recompute_one(self, request: HttpRequest, day: date) -> HttpResponse:
+        assert isinstance(request.user, User)  # the admin is for signed-in users only
         try:
             run = tasks.recompute_enqueue(day=day, requested_by=request.user)
         except Exception:  # the broker is unreachable; the run stays queued
@@ -341,7 +344,7 @@ class RecomputeBatchAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmi
     list_display = ["__str__", "kind", "status", "progress", "note", "created_at", "finished_at"]
     list_filter = ["kind", "status"]
     change_form_template = "admin/credits/recomputebatch/change_form.html"
-    fields = [
+    fields = (
         "kind",
         "status",
         "progress",
@@ -354,7 +357,7 @@ class RecomputeBatchAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmi
         "started_at",
         "heartbeat_at",
         "finished_at",
-    ]
+    )
     readonly_fields = fields
 
     @admin.display(description="progress")

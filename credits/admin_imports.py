@@ -14,8 +14,10 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -66,7 +68,7 @@ class ImportJobAdmin(PartnerScopedAdmin, admin.ModelAdmin):
     ]
     list_filter = ["status"]
     list_select_related = ["uploaded_by", "partner"]
-    shown = [
+    shown = (
         "progress",
         "file_link",
         "skip_invalid",
@@ -80,19 +82,21 @@ class ImportJobAdmin(PartnerScopedAdmin, admin.ModelAdmin):
         "rows_duplicate",
         "rows_rejected",
         "error_report",
-    ]
+    )
 
     def partner_may_add(self, user: AnyUser) -> bool:
         return is_partner_admin(user)
 
-    def has_change_permission(self, request: HttpRequest, obj: ImportJob | None = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False  # a job is a record of what happened
 
-    def get_fields(self, request: HttpRequest, obj: ImportJob | None = None) -> list[str]:
-        return ["file", "skip_invalid"] if obj is None else self.shown
+    def get_fields(self, request: HttpRequest, obj: ImportJob | None = None) -> tuple[str, ...]:
+        return ("file", "skip_invalid") if obj is None else self.shown
 
-    def get_readonly_fields(self, request: HttpRequest, obj: ImportJob | None = None) -> list[str]:
-        return [] if obj is None else self.shown
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: ImportJob | None = None
+    ) -> tuple[str, ...]:
+        return () if obj is None else self.shown
 
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
@@ -111,6 +115,7 @@ class ImportJobAdmin(PartnerScopedAdmin, admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: ImportJob, form: forms.Form, change: bool
     ) -> None:
+        assert isinstance(request.user, User)  # the admin is for signed-in users only
         obj.uploaded_by = request.user
         obj.partner = None if is_program_staff(request.user) else partner_of(request.user)
         super().save_model(request, obj, form, change)
@@ -163,7 +168,7 @@ class ImportJobAdmin(PartnerScopedAdmin, admin.ModelAdmin):
         return format_html(
             '<a href="{}">{}</a>',
             reverse("admin:credits_importjob_file", args=[obj.pk]),
-            Path(obj.file.name).name,
+            Path(obj.file.name or "").name,
         )
 
     def get_urls(self) -> list:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Min
 from django.utils import timezone
@@ -193,9 +193,7 @@ def _stale_after() -> timedelta:
     return timedelta(seconds=settings.RECOMPUTE_STALE_SECONDS)
 
 
-def run_claim(
-    *, day: date, status: str, requested_by: AbstractBaseUser | None = None
-) -> RecomputeRun:
+def run_claim(*, day: date, status: str, requested_by: User | None = None) -> RecomputeRun:
     """Create the day's live run; raise RecomputeBusy if one exists."""
     require_ended(day)
     runs_abandoned_fail(day=day)  # a dead run of the day must not block it
@@ -485,7 +483,7 @@ def run_fail(*, run: RecomputeRun, error: str) -> None:
 
 
 def recompute_day(
-    *, day: date, requested_by: AbstractBaseUser | None = None, chunks: int | None = None
+    *, day: date, requested_by: User | None = None, chunks: int | None = None
 ) -> RecomputeRun:
     """Compute and publish `day` in this process."""
     run = run_claim(day=day, status=Status.RUNNING, requested_by=requested_by)

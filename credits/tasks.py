@@ -5,7 +5,7 @@ import logging
 from datetime import date, timedelta
 
 from celery import group, shared_task
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import InterfaceError, OperationalError, close_old_connections, transaction
 from django.utils import timezone
 
@@ -44,7 +44,7 @@ def _send(task, *args: object, quiet: bool = True) -> None:
             raise
 
 
-def recompute_enqueue(*, day: date, requested_by: AbstractBaseUser | None = None) -> RecomputeRun:
+def recompute_enqueue(*, day: date, requested_by: User | None = None) -> RecomputeRun:
     """Queue a recompute of `day` on the workers; reuse the live run if there is one."""
     try:
         run = engine.run_claim(

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 D = date.fromisoformat
 
 
-def lines(day: str) -> dict[tuple[str, str], object]:
+def lines(day: str) -> dict[tuple[str, str], CreditLine]:
     recompute_day(day=D(day))
     return {
         (c.partner.key, c.client.hub_id): c
@@ -24,7 +24,7 @@ def lines(day: str) -> dict[tuple[str, str], object]:
     }
 
 
-def standing(day: str, key: str):
+def standing(day: str, key: str) -> Standing:
     return Standing.objects.published(D(day)).get(partner__key=key)
 
 

@@ -106,7 +106,9 @@ class ConfirmEndForm(forms.Form):
         if not pick_partner:
             del self.fields["partner"]
         elif partners is not None:  # only the partners the action can apply to
-            self.fields["partner"].queryset = partners.filter(left_at__isnull=True)
+            field = self.fields["partner"]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = partners.filter(left_at__isnull=True)
 
     def clean_confirmation(self) -> str:
         value = self.cleaned_data["confirmation"].strip()
