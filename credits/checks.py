@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext as _
 
 from accounts.models import (
     Assignment,
@@ -165,12 +166,18 @@ def _first_end_after(
 
 
 def _partner_step(partner: Partner, end_of_day: datetime) -> Step:
-    label = "Partner is in the program"
+    label = _("Partner is in the program")
     if partner.joined_at >= end_of_day:
-        return Step(label, False, f"{partner.key} joined on {program_day(partner.joined_at)}.")
+        detail = _("%(partner)s joined on %(day)s.")
+        return Step(
+            label, False, detail % {"partner": partner.key, "day": program_day(partner.joined_at)}
+        )
     if partner.left_at is not None and partner.left_at < end_of_day:
-        return Step(label, False, f"{partner.key} left on {program_day(partner.left_at)}.")
-    return Step(label, True, f"{partner.key} is in the program.")
+        detail = _("%(partner)s left on %(day)s.")
+        return Step(
+            label, False, detail % {"partner": partner.key, "day": program_day(partner.left_at)}
+        )
+    return Step(label, True, _("%(partner)s is in the program.") % {"partner": partner.key})
 
 
 def _yes_no(ok: bool, yes: str, no: str) -> str:
@@ -193,11 +200,12 @@ def _activity_steps(
         return (
             [
                 Step(
-                    "Counted qualifying activity within the grace period",
+                    _("Counted qualifying activity within the grace period"),
                     False,
-                    f"No qualifying activity that met the steps between {first_day} and {day}.",
+                    _("No qualifying activity that met the steps between %(first)s and %(day)s.")
+                    % {"first": first_day, "day": day},
                 ),
-                Step("Relationship not ended immediately since", True, "Nothing to end."),
+                Step(_("Relationship not ended immediately since"), True, _("Nothing to end.")),
             ],
             None,
             None,
@@ -208,21 +216,27 @@ def _activity_steps(
     credit_until = last_day + timedelta(days=grace)
     steps = [
         Step(
-            "Counted qualifying activity within the grace period",
+            _("Counted qualifying activity within the grace period"),
             True,
-            f"Last counted activity on {last_day} by {names.get(employee_id, '?')}; "
-            f"credit runs until {credit_until} without new activity.",
+            _(
+                "Last counted activity on %(day)s by %(employee)s; "
+                "credit runs until %(until)s without new activity."
+            )
+            % {"day": last_day, "employee": names.get(employee_id, "?"), "until": credit_until},
         )
     ]
     ended = _first_end_after(ends, partner, at)
     if ended is None:
-        steps.append(Step("Relationship not ended immediately since", True, "No immediate end."))
+        steps.append(
+            Step(_("Relationship not ended immediately since"), True, _("No immediate end."))
+        )
     else:
         steps.append(
             Step(
-                "Relationship not ended immediately since",
+                _("Relationship not ended immediately since"),
                 False,
-                f"{ended.get_reason_display()} on {program_day(ended.at)}.",
+                _("%(reason)s on %(day)s.")
+                % {"reason": ended.get_reason_display(), "day": program_day(ended.at)},
             )
         )
         credit_until = None
@@ -272,31 +286,34 @@ def _employee_check(
     steps = [
         _partner_step(partner, end_of_day),
         Step(
-            "Employee is active",
+            _("Employee is active"),
             active,
-            _yes_no(active, f"{employee.email} is active.", f"{employee.email} is deactivated."),
+            _yes_no(active, _("%(email)s is active."), _("%(email)s is deactivated."))
+            % {"email": employee.email},
         ),
         Step(
-            "Client is assigned to the employee",
+            _("Client is assigned to the employee"),
             assigned,
             _yes_no(
                 assigned,
-                f"{client.hub_id} is assigned to {employee.email} in the partner account.",
-                f"{client.hub_id} is not assigned to {employee.email} in the partner account.",
-            ),
+                _("%(client)s is assigned to %(email)s in the partner account."),
+                _("%(client)s is not assigned to %(email)s in the partner account."),
+            )
+            % {"client": client.hub_id, "email": employee.email},
         ),
         Step(
-            "Employee holds a seat in the client account",
+            _("Employee holds a seat in the client account"),
             seated,
             _yes_no(
                 seated,
-                f"{employee.email} is a user in {client.hub_id}.",
-                f"{employee.email} is not a user in {client.hub_id}.",
-            ),
+                _("%(email)s is a user in %(client)s."),
+                _("%(email)s is not a user in %(client)s."),
+            )
+            % {"client": client.hub_id, "email": employee.email},
         ),
     ]
     last = _last_counted(activities, access, partner)
-    more, last_day, credit_until, _ = _activity_steps(
+    more, last_day, credit_until, _unused = _activity_steps(
         partner=partner,
         client=client,
         day=day,
@@ -345,11 +362,11 @@ def credit_check(*, partner: Partner, client: ClientAccount, day: date) -> Credi
     steps = [
         _partner_step(partner, end_of_day),
         Step(
-            "An employee is active, assigned and seated",
+            _("An employee is active, assigned and seated"),
             bool(ready),
             ", ".join(ready)
             if ready
-            else "No employee meets steps 1–3 at the end of the day: new activity cannot count.",
+            else _("No employee meets steps 1–3 at the end of the day: new activity cannot count."),
         ),
     ]
     activities = _qualifying_activities(ids, client, day - timedelta(days=grace), end_of_day)
@@ -371,16 +388,21 @@ def credit_check(*, partner: Partner, client: ClientAccount, day: date) -> Credi
     published = line is not False
     if published and line is not None:
         open_on_day, credit_until = True, line.credit_until
-        detail = f"Published result: credit until {line.credit_until}, share {line.share}."
+        detail = _("Published result: credit until %(until)s, share %(share)s.") % {
+            "until": line.credit_until,
+            "share": line.share,
+        }
     elif published:
         open_on_day = False
-        detail = f"The published result of {day} has no credit line for this relationship."
+        detail = _("The published result of %(day)s has no credit line for this relationship.") % {
+            "day": day
+        }
     else:
         open_on_day = derived_open
-        detail = f"{day} has not been computed; derived from the history."
+        detail = _("%(day)s has not been computed; derived from the history.") % {"day": day}
         if open_on_day:
-            detail += f" Credit until {credit_until}."
-    steps.append(Step("Relationship open on the day", open_on_day, detail))
+            detail += " " + _("Credit until %(until)s.") % {"until": credit_until}
+    steps.append(Step(_("Relationship open on the day"), open_on_day, detail))
     last_employee = next((e for e in employees if e.pk == last_employee_id), None)
     return CreditCheck(
         day=day,

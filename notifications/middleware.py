@@ -23,7 +23,9 @@ def remember_language(*, request: HttpRequest, language: str) -> None:
         request.session.pop(SESSION_KEY, None)
 
 
-def on_login(sender: type, request: HttpRequest | None, user: AbstractBaseUser, **kwargs) -> None:  # noqa: ANN003
+def on_login(
+    sender: type, request: HttpRequest | None, user: AbstractBaseUser, **kwargs: object
+) -> None:
     """`user_logged_in` receiver: the saved choice, into the new session."""
     if request is None or not hasattr(request, "session"):
         return

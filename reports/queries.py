@@ -21,6 +21,8 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Lower
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Assignment, ClientAccount, Employee, Partner, Seat
 from accounts.selectors import partner_may_see_client
@@ -43,12 +45,27 @@ def latest_computed_day() -> date | None:
 # --- Tier progress -------------------------------------------------------------------------
 
 
+POINT_MINIMUMS = {
+    "total points": _("total points"),
+    "sold points": _("sold points"),
+    "managed points": _("managed points"),
+}
+
+
 @dataclass
 class Minimum:
-    label: str
+    label: str  # the English name, also the key of the binding minimum (and in CSV exports)
     required: Decimal | int
     actual: Decimal | int
     is_points: bool
+    window_days: int | None = None
+
+    @property
+    def title(self) -> str:
+        """The label in the language of the page."""
+        if self.label in POINT_MINIMUMS:
+            return str(POINT_MINIMUMS[self.label])
+        return gettext("qualifying activities in %(days)s days") % {"days": self.window_days}
 
     @property
     def met(self) -> bool:
@@ -72,7 +89,11 @@ def tier_minimums(tier: Tier, standing: Standing) -> list[Minimum]:
             False,
         ),
     ]
-    return [Minimum(label, req, act, pts) for label, req, act, pts in pairs if req is not None]
+    return [
+        Minimum(label, req, act, pts, None if pts else tier.activity_window_days)
+        for label, req, act, pts in pairs
+        if req is not None
+    ]
 
 
 @dataclass
@@ -80,6 +101,7 @@ class NextTier:
     tier: Tier | None
     points_needed: Decimal | None
     binding: str
+    binding_title: str = ""  # `binding` in the language of the page
 
 
 def next_tier(tiers: list[Tier], standing: Standing) -> NextTier:
@@ -103,7 +125,8 @@ def next_tier(tiers: list[Tier], standing: Standing) -> NextTier:
         binding = max(points, key=lambda k: points[k])
     else:
         binding = next(iter(gaps), "")
-    return NextTier(tier, Decimal(needed).quantize(Decimal("0.01")), binding)
+    title = gaps[binding].title if binding else ""
+    return NextTier(tier, Decimal(needed).quantize(Decimal("0.01")), binding, title)
 
 
 # --- Program standings ---------------------------------------------------------------------
@@ -235,11 +258,11 @@ class EndedRelationship:
 
 
 REASON_LABELS = {
-    "inactivity": "No qualifying activity within the grace period",
-    "last_seat_removed": "Last seat removed",
-    "all_employees_removed": "All partner employees removed",
-    "services_ended": "Services ended",
-    "partner_left": "Partner left the program",
+    "inactivity": _("No qualifying activity within the grace period"),
+    "last_seat_removed": _("Last seat removed"),
+    "all_employees_removed": _("All partner employees removed"),
+    "services_ended": _("Services ended"),
+    "partner_left": _("Partner left the program"),
 }
 
 

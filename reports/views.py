@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
 from accounts.models import ClientAccount, Employee, Partner
 from accounts.permissions import can_see_partner, is_program_staff, partner_of
@@ -37,7 +38,7 @@ def report_view(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         if not is_program_staff(request.user) and partner_of(request.user) is None:
-            raise PermissionDenied("Reports are for program staff and partner admins.")
+            raise PermissionDenied(_("Reports are for program staff and partner admins."))
         return view(request, *args, **kwargs)
 
     return login_required(wrapper)
@@ -83,7 +84,7 @@ def _render(
 def _visible_partner(request: HttpRequest, key: str) -> Partner:
     partner = get_object_or_404(Partner, key=key)
     if not can_see_partner(request.user, partner):
-        raise Http404("No such partner.")
+        raise Http404(_("No such partner."))
     return partner
 
 
@@ -91,7 +92,7 @@ def _visible_client(request: HttpRequest, hub_id: str) -> ClientAccount:
     client = get_object_or_404(ClientAccount, hub_id=hub_id)
     own = partner_of(request.user)
     if own is not None and not queries.client_linked_to_partner(client=client, partner=own):
-        raise Http404("No such client account.")
+        raise Http404(_("No such client account."))
     return client
 
 
@@ -130,7 +131,7 @@ def standings(request: HttpRequest) -> HttpResponse:
     return _render(
         request,
         "reports/standings.html",
-        "Program standings",
+        _("Program standings"),
         day,
         form=form,
         page=page,
@@ -178,7 +179,8 @@ def partner_page(request: HttpRequest, key: str) -> HttpResponse:
         )
     if day.day is not None:
         context["ended"] = queries.ended_relationships(partner=partner, day=day.day)
-    return _render(request, "reports/partner.html", f"Partner {partner}", day, **context)
+    title = _("Partner %(partner)s") % {"partner": partner}
+    return _render(request, "reports/partner.html", title, day, **context)
 
 
 @report_view
@@ -196,7 +198,7 @@ def client_page(request: HttpRequest, hub_id: str) -> HttpResponse:
     return _render(
         request,
         "reports/client.html",
-        f"Client account {client}",
+        _("Client account %(client)s") % {"client": client},
         day,
         client=client,
         lines=lines,
@@ -229,7 +231,7 @@ def why(request: HttpRequest) -> HttpResponse:
     return _render(
         request,
         "reports/why.html",
-        "Why no credit?",
+        _("Why no credit?"),
         day,
         form=form,
         partner=partner,
