@@ -44,10 +44,11 @@ def points_chart(standings: list[Standing], tiers: list[Tier]) -> SafeString:
     above = [v for _, v in thresholds if v > highest]
     top = max(highest, min(above) if above else highest) * Decimal("1.1")
     scale = _Scale(standings[0].day, standings[-1].day, top)
+    title = _("Managed, sold and total points over time")
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="{WIDTH}" height="{HEIGHT}" role="img" class="points-chart" '
-        f'aria-label="{escape(_("Managed, sold and total points over time"))}">',
+        f'aria-label="{escape(title)}">',
         f'<rect x="{LEFT}" y="{TOP}" width="{WIDTH - LEFT - RIGHT}" '
         f'height="{HEIGHT - TOP - BOTTOM}" fill="none" stroke="#ccc"/>',
     ]
@@ -63,13 +64,13 @@ def points_chart(standings: list[Standing], tiers: list[Tier]) -> SafeString:
             f"{escape(name)} {value:g}</text>"
         )
     for index, (attr, label, colour) in enumerate(SERIES):
+        series_title = _("%(series)s points") % {"series": label}
         points = " ".join(
             f"{scale.x(s.day):.1f},{scale.y(getattr(s, attr)):.1f}" for s in standings
         )
         parts.append(
             f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}" '
-            f'class="series-{attr}"><title>{escape(_("%(series)s points") % {"series": label})}'
-            "</title></polyline>"
+            f'class="series-{attr}"><title>{escape(series_title)}</title></polyline>'
         )
         parts.append(
             f'<text x="{LEFT + 10 + 90 * index}" y="{HEIGHT - 6}" font-size="12" '

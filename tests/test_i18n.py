@@ -22,6 +22,7 @@ from django.utils import translation
 
 from credits.engine import recompute_day
 from notifications.services import notifications_send, preference_for, preference_update
+from partnercredit.labels import labels_of_our_models
 from tests.builders import act, give_access, make_client, make_employee
 
 ROOT = Path(settings.BASE_DIR)
@@ -100,10 +101,28 @@ def test_every_string_marked_in_our_sources_has_an_italian_translation(tmp_path:
     assert missing == [], "strings without an Italian translation:\n" + "\n".join(missing)
 
 
+def test_every_label_of_our_models_has_an_italian_translation() -> None:
+    """Model, field, app and choice labels are translated at run time (partnercredit.labels):
+    each must be in the catalogue, so a new field without a translation fails here."""
+    translated = {e.msgid for e in _catalogue().translated_entries() if not e.fuzzy}
+    missing = sorted(labels_of_our_models() - translated)
+    assert missing == [], "model labels without an Italian translation (run the generator):\n" + (
+        "\n".join(missing)
+    )
+
+
+def test_model_labels_speak_italian() -> None:
+    from accounts.models import Employee
+
+    with translation.override("it"):
+        assert str(Employee._meta.verbose_name_plural) == "dipendenti"
+        assert str(Employee._meta.get_field("role").verbose_name) == "ruolo"
+
+
 # --- choosing the language -------------------------------------------------------------------
 
 
-def test_the_browser_language_chooses_italian(partner_admin) -> None:  # noqa: ANN001
+def test_the_browser_language_chooses_italian(partner_admin) -> None:
     client = Client(headers={"accept-language": "it-IT,it;q=0.9,en;q=0.5"})
     client.force_login(partner_admin)
 
@@ -113,7 +132,7 @@ def test_the_browser_language_chooses_italian(partner_admin) -> None:  # noqa: A
     assert "Impostazioni di notifica" in page.content.decode()
 
 
-def test_a_saved_choice_wins_over_the_browser(partner_admin) -> None:  # noqa: ANN001
+def test_a_saved_choice_wins_over_the_browser(partner_admin) -> None:
     preference_update(user=partner_admin, language="it")
     client = Client(headers={"accept-language": "en"})
     client.force_login(partner_admin)
@@ -123,7 +142,7 @@ def test_a_saved_choice_wins_over_the_browser(partner_admin) -> None:  # noqa: A
     assert "Impostazioni di notifica" in page.content.decode()
 
 
-def test_switching_the_language_saves_it_for_a_signed_in_person(partner_admin) -> None:  # noqa: ANN001
+def test_switching_the_language_saves_it_for_a_signed_in_person(partner_admin) -> None:
     client = Client()
     client.force_login(partner_admin)
     url = reverse("notifications:preferences")
@@ -151,7 +170,7 @@ def test_an_anonymous_visitor_switches_the_login_page_to_italian() -> None:
 
 
 @pytest.fixture
-def world(partner_a, partner_admin) -> dict:  # noqa: ANN001
+def world(partner_a, partner_admin) -> dict:
     erin = make_employee(partner_a, "erin@alpha.example")
     client = make_client("5001", amount="1234.50")
     give_access(erin, client)
@@ -160,7 +179,7 @@ def world(partner_a, partner_admin) -> dict:  # noqa: ANN001
     return {"client": client}
 
 
-def test_an_italian_digest_speaks_italian_with_italian_dates(world, partner_admin) -> None:  # noqa: ANN001
+def test_an_italian_digest_speaks_italian_with_italian_dates(world, partner_admin) -> None:
     preference_update(user=partner_admin, language="it")
 
     notifications_send(day=DAY + timedelta(days=1))
@@ -172,13 +191,13 @@ def test_an_italian_digest_speaks_italian_with_italian_dates(world, partner_admi
     assert "Credito in scadenza entro 14 giorni" in html and "Apri il report" in html
 
 
-def test_an_english_digest_keeps_iso_days_in_the_subject(world, partner_admin) -> None:  # noqa: ANN001
+def test_an_english_digest_keeps_iso_days_in_the_subject(world, partner_admin) -> None:
     notifications_send(day=DAY + timedelta(days=1))
 
     assert mail.outbox[0].subject == "Weekly credit digest for Alpha Agency (2026-03-31)"
 
 
-def test_csv_exports_stay_iso_with_dot_decimals_in_italian(world) -> None:  # noqa: ANN001
+def test_csv_exports_stay_iso_with_dot_decimals_in_italian(world) -> None:
     out = io.StringIO()
     with translation.override("it"):
         call_command("export_credit_lines", "--date", DAY.isoformat(), stdout=out)
@@ -187,7 +206,7 @@ def test_csv_exports_stay_iso_with_dot_decimals_in_italian(world) -> None:  # no
     assert row["credit_until"] == "2026-04-10"
 
 
-def test_report_downloads_stay_iso_with_dot_decimals_for_an_italian_browser(world, staff) -> None:  # noqa: ANN001
+def test_report_downloads_stay_iso_with_dot_decimals_for_an_italian_browser(world, staff) -> None:
     client = Client(headers={"accept-language": "it"})
     client.force_login(staff)
 
