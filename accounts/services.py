@@ -14,6 +14,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Model, Q, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import (
     AccessRequest,
@@ -56,9 +58,14 @@ def partner_join(*, key: str, name: str = "", at: datetime, actor: Actor = None)
     if partner is None:
         partner = Partner(key=key, name=name or key, joined_at=at)
     elif partner.left_at is None:
-        raise ValidationError(f"Partner {key} is already in the program.")
+        raise ValidationError(
+            _("Partner %(partner)s is already in the program.") % {"partner": key}
+        )
     elif at < partner.left_at:
-        raise ValidationError(f"Partner {key} cannot rejoin before it left ({partner.left_at}).")
+        raise ValidationError(
+            _("Partner %(partner)s cannot rejoin before it left (%(left)s).")
+            % {"partner": key, "left": partner.left_at}
+        )
     else:
         partner.left_at = None
         partner.joined_at = at
@@ -73,9 +80,13 @@ def partner_join(*, key: str, name: str = "", at: datetime, actor: Actor = None)
 def partner_leave(*, partner: Partner, at: datetime, actor: Actor = None, note: str = "") -> None:
     """The partner leaves: every relationship ends at once and every employee is deactivated."""
     if partner.left_at is not None:
-        raise ValidationError(f"Partner {partner.key} has already left the program.")
+        raise ValidationError(
+            _("Partner %(partner)s has already left the program.") % {"partner": partner.key}
+        )
     if at < partner.joined_at:
-        raise ValidationError(f"Partner {partner.key} cannot leave before it joined.")
+        raise ValidationError(
+            _("Partner %(partner)s cannot leave before it joined.") % {"partner": partner.key}
+        )
     partner.left_at = at
     _save(partner, actor)
     PartnerSpell.objects.filter(partner=partner, end__isnull=True).update(end=at)
@@ -106,10 +117,15 @@ def employee_add(
     actor: Actor = None,
 ) -> Employee:
     if partner.left_at is not None:
-        raise ValidationError(f"Partner {partner.key} has left the program.")
+        raise ValidationError(
+            _("Partner %(partner)s has left the program.") % {"partner": partner.key}
+        )
     email = email.strip().lower()
     if Employee.objects.filter(partner=partner, email=email).exists():
-        raise ValidationError(f"Employee {email} already exists in partner {partner.key}.")
+        raise ValidationError(
+            _("Employee %(email)s already exists in partner %(partner)s.")
+            % {"email": email, "partner": partner.key}
+        )
     employee = Employee(
         partner=partner,
         email=email,
@@ -129,10 +145,13 @@ def employee_deactivate(*, employee: Employee, at: datetime, actor: Actor = None
     """Delayed end (SPEC §3.4): their activities stop counting; relationships run out."""
     spell = employee.spells.filter(end__isnull=True).first()
     if not employee.is_active or spell is None:
-        raise ValidationError(f"Employee {employee.email} is already deactivated.")
+        raise ValidationError(
+            _("Employee %(email)s is already deactivated.") % {"email": employee.email}
+        )
     if at < spell.start:
         raise ValidationError(
-            f"Employee {employee.email} cannot be deactivated before {spell.start}."
+            _("Employee %(email)s cannot be deactivated before %(start)s.")
+            % {"email": employee.email, "start": spell.start}
         )
     spell.end = at
     spell.save(update_fields=["end"])
@@ -146,9 +165,13 @@ def employee_deactivate(*, employee: Employee, at: datetime, actor: Actor = None
 @transaction.atomic
 def employee_reactivate(*, employee: Employee, at: datetime, actor: Actor = None) -> Employee:
     if employee.is_active:
-        raise ValidationError(f"Employee {employee.email} is already active.")
+        raise ValidationError(
+            _("Employee %(email)s is already active.") % {"email": employee.email}
+        )
     if employee.partner.left_at is not None:
-        raise ValidationError(f"Partner {employee.partner.key} has left the program.")
+        raise ValidationError(
+            _("Partner %(partner)s has left the program.") % {"partner": employee.partner.key}
+        )
     EmployeeSpell.objects.create(employee=employee, start=at)
     employee.is_active = True
     employee.deactivated_at = None
@@ -171,7 +194,7 @@ def client_add(
     hub_id = validate_key(hub_id, "Hub id")
     amount = validate_amount(amount, "MRR")
     if ClientAccount.objects.filter(hub_id=hub_id).exists():
-        raise ValidationError(f"Client account {hub_id} already exists.")
+        raise ValidationError(_("Client account %(hub_id)s already exists.") % {"hub_id": hub_id})
     client = ClientAccount(hub_id=hub_id, name=name, country=country.upper(), currency=currency)
     client.full_clean()
     _save(client, actor)
@@ -226,17 +249,27 @@ def _require_client_access(employee: Employee, client: ClientAccount, actor: Act
         return
     own = partner_of(actor)
     if own is None or own.pk != employee.partner_id:
-        raise PermissionDenied("You may change only your own partner's access.")
+        raise PermissionDenied(_("You may change only your own partner's access."))
     if not partner_may_act_in_client(partner=own, client=client):
         raise ValidationError(no_access_message(client.hub_id))
 
 
 def no_access_message(hub_id: str) -> str:
     """The one answer for a client that does not exist and one the partner may not act in."""
-    return (
-        f"Your partner has no access to client account {hub_id}. "
+    return _(
+        "Your partner has no access to client account %(hub_id)s. "
         "Ask program staff for it under Access requests."
-    )
+    ) % {"hub_id": hub_id}
+
+
+ALREADY = {
+    "is assigned": gettext_lazy("%(email)s already is assigned %(client)s."),
+    "has a seat in": gettext_lazy("%(email)s already has a seat in %(client)s."),
+}
+IS_NOT = {
+    "assigned to": gettext_lazy("%(email)s is not assigned to %(client)s."),
+    "seated in": gettext_lazy("%(email)s is not seated in %(client)s."),
+}
 
 
 def _open(
@@ -249,10 +282,12 @@ def _open(
 ) -> Assignment | Seat:
     partner = _lock_partner(employee.partner_id)
     if partner.left_at is not None:
-        raise ValidationError(f"Partner {partner.key} has left the program.")
+        raise ValidationError(
+            _("Partner %(partner)s has left the program.") % {"partner": partner.key}
+        )
     _require_client_access(employee, client, actor)
     if _overlapping(model, employee, client, at):
-        raise ValidationError(f"{employee.email} already {what} {client.hub_id}.")
+        raise ValidationError(ALREADY[what] % {"email": employee.email, "client": client.hub_id})
     row = model(employee=employee, client=client, start=at)
     _save(row, actor)
     _changed(at, f"{employee.email} {what} {client.hub_id}")
@@ -270,9 +305,12 @@ def _close(
     _lock_partner(employee.partner_id)
     row = model.objects.filter(employee=employee, client=client, end__isnull=True).first()
     if row is None:
-        raise ValidationError(f"{employee.email} is not {what} {client.hub_id}.")
+        raise ValidationError(IS_NOT[what] % {"email": employee.email, "client": client.hub_id})
     if at < row.start:
-        raise ValidationError(f"{employee.email} cannot lose access before {row.start}.")
+        raise ValidationError(
+            _("%(email)s cannot lose access before %(start)s.")
+            % {"email": employee.email, "start": row.start}
+        )
     row.end = at
     row.ended_by = actor
     _save(row, actor)
@@ -379,13 +417,17 @@ def _end_relationship(
             raise PermissionDenied("You may end only your own partner's relationships.")
     if not partners_with_access(client=client).filter(pk=partner.pk).exists():
         raise ValidationError(
-            f"{partner.key} has no access to client account {client.hub_id}: nothing to end."
+            _("%(partner)s has no access to client account %(client)s: nothing to end.")
+            % {"partner": partner.key, "client": client.hub_id}
         )
     ended = 0
     rows = model.objects.filter(employee__partner=partner, client=client, end__isnull=True)
     for row in rows.select_related("employee"):
         if at < row.start:
-            raise ValidationError(f"{row.employee.email} cannot lose access before {row.start}.")
+            raise ValidationError(
+                _("%(email)s cannot lose access before %(start)s.")
+                % {"email": row.employee.email, "start": row.start}
+            )
         row.end = at
         row.ended_by = actor
         _save(row, actor)
@@ -432,7 +474,7 @@ def services_end(
 
 # --- access requests (SPEC §1, revision 2) ------------------------------------------------------
 
-ACCESS_REQUEST_ANSWER = (
+ACCESS_REQUEST_ANSWER = gettext_lazy(
     "Your request for access to client account {hub_id} is recorded. Program staff review "
     "every request; once approved, the client shows in your client list."
 )
@@ -451,7 +493,9 @@ def access_request(
     hub_id = validate_key(hub_id.strip(), "Hub id")
     partner = _lock_partner(partner.pk)
     if partner.left_at is not None:
-        raise ValidationError(f"Partner {partner.key} has left the program.")
+        raise ValidationError(
+            _("Partner %(partner)s has left the program.") % {"partner": partner.key}
+        )
     pending = AccessRequest.objects.filter(
         partner=partner, hub_id=hub_id, status=AccessRequest.Status.PENDING
     ).first()
@@ -490,12 +534,17 @@ def access_request_decide(
     request = AccessRequest.objects.select_for_update().select_related("partner").get(pk=request.pk)
     if request.status != AccessRequest.Status.PENDING:
         raise ValidationError(
-            f"The request of {request.partner.key} for {request.hub_id} "
-            f"was already {request.get_status_display().lower()}."
+            _("The request of %(partner)s for %(hub_id)s was already %(status)s.")
+            % {
+                "partner": request.partner.key,
+                "hub_id": request.hub_id,
+                "status": request.get_status_display().lower(),
+            }
         )
     if approve and not ClientAccount.objects.filter(hub_id=request.hub_id).exists():
         raise ValidationError(
-            f"No client account has hub id {request.hub_id}: add it first, or refuse."
+            _("No client account has hub id %(hub_id)s: add it first, or refuse.")
+            % {"hub_id": request.hub_id}
         )
     request.status = AccessRequest.Status.APPROVED if approve else AccessRequest.Status.REFUSED
     request.decided_by = actor

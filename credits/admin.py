@@ -16,6 +16,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from kombu.exceptions import OperationalError as KombuOperationalError
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -131,25 +133,27 @@ class TierAdmin(ProgramRulesAdmin):
     ]
     list_filter = ["illustrative", "name"]
 
-    @admin.display(description="numbers", ordering="illustrative")
+    @admin.display(description=gettext_lazy("numbers"), ordering="illustrative")
     def label(self, obj: Tier) -> str:
         if obj.illustrative:
             return format_html(
-                '<strong title="{}">Illustrative</strong>', Tier.illustrative.field.help_text
+                '<strong title="{}">{}</strong>',
+                Tier.illustrative.field.help_text,
+                _("Illustrative"),
             )
-        return "Program"
+        return _("Program")
 
 
 # --- recompute runs ------------------------------------------------------------------------------
 
 
 class RecomputeForm(forms.Form):
-    day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(label=gettext_lazy("Day"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean_day(self) -> date:
         day = self.cleaned_data["day"]
         if day > timezone.localdate():
-            raise forms.ValidationError("That day has not begun yet.")
+            raise forms.ValidationError(_("That day has not begun yet."))
         return day
 
 
@@ -210,11 +214,11 @@ class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin)
     ]
     readonly_fields = fields
 
-    @admin.display(description="progress")
+    @admin.display(description=gettext_lazy("progress"))
     def progress_percent(self, obj: RecomputeRun) -> str:
         return f"{obj.progress} %"
 
-    @admin.display(description="warnings")
+    @admin.display(description=gettext_lazy("warnings"))
     def warning_count(self, obj: RecomputeRun) -> int:
         return len(obj.warnings or [])
 
@@ -263,17 +267,20 @@ class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin)
                 )
                 self.message_user(
                     request,
-                    f"The task queue is unreachable: the recompute of {day} is queued and will "
-                    "start when the queue is back.",
+                    _(
+                        "The task queue is unreachable: the recompute of %(day)s is queued and "
+                        "will start when the queue is back."
+                    )
+                    % {"day": day},
                     messages.ERROR,
                 )
             else:
-                self.message_user(request, f"Recompute of {day} queued.")
+                self.message_user(request, _("Recompute of %(day)s queued.") % {"day": day})
             return HttpResponseRedirect(reverse("admin:credits_recomputerun_change", args=[run.pk]))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Recompute a day",
+            "title": _("Recompute a day"),
             "form": form,
         }
         return TemplateResponse(request, "admin/credits/recomputerun/recompute.html", context)

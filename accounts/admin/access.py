@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import services
@@ -44,8 +46,8 @@ class AccessAddForm(forms.ModelForm):
     to find out which hub ids exist.
     """
 
-    client_hub_id = KeyFormField(label="client hub id")
-    step: str = ""  # "is assigned" / "has a seat in"
+    client_hub_id = KeyFormField(label=gettext_lazy("client hub id"))
+    step: str = ""  # the "already" message, with %(email)s and %(client)s
     own_partner: Partner | None = None  # set for a partner's user
 
     class Meta:
@@ -61,7 +63,9 @@ class AccessAddForm(forms.ModelForm):
             return client
         client = clients.first()
         if client is None:
-            raise ValidationError(f"No client account has hub id {hub_id}.")
+            raise ValidationError(
+                _("No client account has hub id %(hub_id)s.") % {"hub_id": hub_id}
+            )
         return client
 
     def clean(self) -> dict:
@@ -70,7 +74,8 @@ class AccessAddForm(forms.ModelForm):
         if employee and client:
             model = self._meta.model
             if model.objects.filter(employee=employee, client=client, end__isnull=True).exists():
-                raise ValidationError(f"{employee.email} already {self.step} {client.hub_id}.")
+                message = str(self.step) % {"email": employee.email, "client": client.hub_id}
+                raise ValidationError(message)
             self.instance.client = client
         return data
 
@@ -146,14 +151,14 @@ class AccessIntervalAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
                 problems.extend(error.messages)
             else:
                 ended += 1
-        self.message_user(request, f"{_plural(ended, noun)} ended.")
+        self.message_user(request, _("%(things)s ended.") % {"things": _plural(ended, noun)})
         if problems:
             self.message_user(request, " ".join(problems), messages.WARNING)
 
 
 @admin.register(Assignment)
 class AssignmentAdmin(AccessIntervalAdmin):
-    step = "is assigned"
+    step = gettext_lazy("%(email)s already is assigned %(client)s.")
     open_service = services.client_assign
     close_service = services.client_unassign
     actions = ["unassign"]
@@ -162,7 +167,8 @@ class AssignmentAdmin(AccessIntervalAdmin):
         return is_partner_admin(user)
 
     @admin.action(
-        description="Unassign selected clients (end the assignments)", permissions=["end"]
+        description=gettext_lazy("Unassign selected clients (end the assignments)"),
+        permissions=["end"],
     )
     def unassign(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._end_selected(request, queryset, "assignment")
@@ -170,7 +176,7 @@ class AssignmentAdmin(AccessIntervalAdmin):
 
 @admin.register(Seat)
 class SeatAdmin(AccessIntervalAdmin):
-    step = "has a seat in"
+    step = gettext_lazy("%(email)s already has a seat in %(client)s.")
     open_service = services.seat_add
     close_service = services.seat_remove
     actions = ["remove_seats"]
@@ -181,6 +187,6 @@ class SeatAdmin(AccessIntervalAdmin):
     def partner_may_add(self, user: AnyUser) -> bool:
         return is_access_manager(user)
 
-    @admin.action(description="Remove selected seats", permissions=["end"])
+    @admin.action(description=gettext_lazy("Remove selected seats"), permissions=["end"])
     def remove_seats(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._end_selected(request, queryset, "seat")
