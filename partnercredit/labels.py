@@ -9,14 +9,16 @@ tests/test_i18n.py fails when a label of our models is missing from the Italian 
 """
 
 from django.apps import apps
-from django.utils.functional import Promise
+from django.utils import translation
 from django.utils.translation import gettext_lazy
 
 OUR_APPS = ("accounts", "credits", "notifications")
 
 
 def _lazy(text: object) -> object:
-    return text if isinstance(text, Promise) or not text else gettext_lazy(str(text))
+    """The English text as a lazy translation. A text may already be lazy: Django's default
+    plural name is `format_lazy("{}s", name)` of the English name, so it is read in English."""
+    return gettext_lazy(str(text)) if text else text
 
 
 def our_models() -> list:
@@ -31,6 +33,11 @@ def our_models() -> list:
 
 def labels_translate() -> None:
     """Called once from an app's `ready()`: make every label of our models translatable."""
+    with translation.override("en"):
+        _translate_all()
+
+
+def _translate_all() -> None:
     for label in OUR_APPS:
         config = apps.get_app_config(label)
         config.verbose_name = _lazy(config.verbose_name)
@@ -49,6 +56,11 @@ def labels_translate() -> None:
 
 def labels_of_our_models() -> set[str]:
     """Every app, model and field label, help text and choice of our apps, in English."""
+    with translation.override("en"):
+        return _english_labels()
+
+
+def _english_labels() -> set[str]:
     found = {str(apps.get_app_config(label).verbose_name) for label in OUR_APPS}
     for model in our_models():
         opts = model._meta
