@@ -217,3 +217,31 @@ def test_report_downloads_stay_iso_with_dot_decimals_for_an_italian_browser(worl
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows and rows[0]["date"] == "2026-03-31"
     assert all("," not in value for row in rows for value in row.values())
+
+
+def test_the_reports_and_the_admin_render_in_italian(world, staff) -> None:
+    """Every report page and each admin list and add page of our models, in Italian."""
+    from django.contrib import admin
+
+    client = Client(headers={"accept-language": "it"})
+    client.force_login(staff)
+    day = {"date": DAY.isoformat()}
+    pages = {
+        reverse("reports:standings"): "Classifica del programma",
+        reverse("reports:partner", args=["1001"]): "Punti e livello",
+        reverse("reports:client", args=["5001"]): "Partner che assistono questo cliente",
+        reverse("reports:why"): "Perché nessun credito?",
+        reverse("admin:index"): "Partner e accessi",
+    }
+    for url, words in pages.items():
+        page = client.get(url, day)
+        assert page.status_code == 200, url
+        assert words in page.content.decode(), url
+    for model in admin.site._registry:
+        if model._meta.app_label not in ("accounts", "credits", "notifications"):
+            continue
+        opts = model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        assert client.get(url).status_code == 200, url
+        add = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add"))
+        assert add.status_code in (200, 403), url
