@@ -28,7 +28,7 @@ def _saved_language(user: User) -> str:
 
 def test_a_partner_admin_switches_to_italian_and_back(
     page: Page,
-    live_server,  # noqa: ANN001
+    live_server,
     partner_admin: User,
 ) -> None:
     base = live_server.url
