@@ -5,16 +5,20 @@ CELERY := $(VENV)/bin/celery
 HOST ?= 127.0.0.1:8000
 MO := locale/it/LC_MESSAGES/django.mo
 
-.PHONY: run test lint check install install-test worker bench clean
+.PHONY: run test lint check install install-test lock worker bench clean
 
-$(VENV)/.installed: pyproject.toml
-	python3 -m venv $(VENV)
+## The exact versions of requirements.lock (what CI tested), then the project itself.
+## `pip check` fails when pyproject.toml needs something the lock lacks: run `make lock`.
+$(VENV)/.installed: pyproject.toml requirements.lock
+	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e .
+	$(VENV)/bin/pip install -q -r requirements.lock
+	$(VENV)/bin/pip install -q --no-deps -e .
+	$(VENV)/bin/pip check
 	touch $@
 
+## The lock holds the test tools too, so this adds only what the browser tests need.
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(VENV)/bin/pip install -q -e '.[test]'
 	@# Browser tests drive Debian's chromium; install it when we may (root) and it is missing.
 	@if ! command -v chromium >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; fi
@@ -47,6 +51,7 @@ test: install-test
 lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 check: install
 	$(PY) manage.py makemigrations --check --dry-run
@@ -56,6 +61,17 @@ worker: install
 
 bench: install-test
 	$(PY) manage.py bench
+
+## Pin the dependencies of pyproject.toml (the app and its test extra) into requirements.lock:
+## pins still allowed are kept, new or changed requirements resolved. To move on to the newest
+## releases: `make lock LOCK_ARGS=--upgrade` (or `LOCK_ARGS="--upgrade-package django"`).
+## pip-tools runs in a venv of its own under var/, so it never lands in the project's.
+LOCK_ARGS ?=
+lock:
+	python3 -m venv var/pip-tools
+	var/pip-tools/bin/pip install -q pip-tools==7.6.2
+	CUSTOM_COMPILE_COMMAND="make lock" var/pip-tools/bin/pip-compile --quiet --extra test --strip-extras --no-emit-index-url \
+		--no-emit-find-links $(LOCK_ARGS) --output-file requirements.lock pyproject.toml
 
 clean:
 	rm -rf var/ $(VENV)

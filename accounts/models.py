@@ -244,7 +244,7 @@ class RelationshipEnd(models.Model):
         indexes = [models.Index(fields=["partner", "client", "at"])]
 
     def __str__(self) -> str:
-        target = self.client.hub_id if self.client_id else "all clients"
+        target = self.client.hub_id if self.client else "all clients"
         return f"{self.partner.key} / {target}: {self.get_reason_display()} on {self.at:%Y-%m-%d}"
 
 

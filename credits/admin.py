@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -176,6 +176,25 @@ class StaffReadOnly:
         return False
 
 
+# A run is read, never edited: every field shown is read-only.
+RUN_FIELDS = (
+    "day",
+    "status",
+    "progress_percent",
+    "chunks_done",
+    "chunks_total",
+    "credit_lines",
+    "partners",
+    "warning_text",
+    "error",
+    "requested_by",
+    "created_at",
+    "started_at",
+    "heartbeat_at",
+    "finished_at",
+)
+
+
 @admin.register(RecomputeRun)
 class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin):
     """Runs are written by the engine; program admins may ask for one more."""
@@ -196,23 +215,8 @@ class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin)
     list_select_related = ["requested_by"]
     change_form_template = "admin/credits/recomputerun/change_form.html"
     change_list_template = "admin/credits/recomputerun/change_list.html"
-    fields = [
-        "day",
-        "status",
-        "progress_percent",
-        "chunks_done",
-        "chunks_total",
-        "credit_lines",
-        "partners",
-        "warnings",
-        "error",
-        "requested_by",
-        "created_at",
-        "started_at",
-        "heartbeat_at",
-        "finished_at",
-    ]
-    readonly_fields = fields
+    fields = RUN_FIELDS
+    readonly_fields = RUN_FIELDS
 
     @admin.display(description=gettext_lazy("progress"))
     def progress_percent(self, obj: RecomputeRun) -> str:
@@ -221,6 +225,13 @@ class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin)
     @admin.display(description=gettext_lazy("warnings"))
     def warning_count(self, obj: RecomputeRun) -> int:
         return len(obj.warnings or [])
+
+    @admin.display(description=gettext_lazy("warnings"))
+    def warning_text(self, obj: RecomputeRun) -> str:
+        """One readable line per warning, not the stored JSON list."""
+        if not obj.warnings:
+            return "None"
+        return format_html_join("", '<p class="run-warning">{}</p>', ((w,) for w in obj.warnings))
 
     def has_recompute_permission(self, request: HttpRequest) -> bool:
         return is_program_admin(request.user)

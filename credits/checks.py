@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from django.db.models import Exists, OuterRef, Q
-from django.utils.translation import gettext as _
 
 from accounts.models import (
     Assignment,
@@ -33,6 +32,13 @@ class Step(NamedTuple):
     label: str
     ok: bool
     detail: str
+    source: str = (
+        "live"  # "live": checked now from the stored history; "published": the day's result
+    )
+
+
+IMMEDIATE_END = "Relationship not ended immediately since"
+PARTNER_IN_PROGRAM = "Partner is in the program"
 
 
 @dataclass
@@ -56,6 +62,52 @@ class CreditCheck:
     def first_failing_step(self) -> Step | None:
         index = self.first_failing_index
         return None if index is None else self.steps[index]
+
+    @property
+    def live_steps(self) -> list[Step]:
+        return [s for s in self.steps if s.source == "live"]
+
+    @property
+    def published_step(self) -> Step | None:
+        return next((s for s in self.steps if s.source == "published"), None)
+
+    @property
+    def cause(self) -> Step | None:
+        """The real reason credit stops: the partner leaving or an immediate end is the cause
+        (the missing employees or seats after it are its consequence), else the first missing
+        live step."""
+        failing = [s for s in self.live_steps if not s.ok]
+        for label in (PARTNER_IN_PROGRAM, IMMEDIATE_END):
+            step = next((s for s in failing if s.label == label), None)
+            if step is not None:
+                return step
+        return failing[0] if failing else None
+
+    @property
+    def verdict(self) -> tuple[str, str]:
+        """(success | warning | error, the one headline of the page); the page adds the one
+        credit-until day after a headline that is not an error."""
+        cause = self.cause
+        if self.earning and cause is None:
+            return "success", "Earning managed credit."
+        if cause is not None and cause.label in (PARTNER_IN_PROGRAM, IMMEDIATE_END):
+            stale = " The published result predates it." if self.earning else ""
+            return "error", f"Not earning managed credit: {cause.detail}{stale}"
+        if self.earning:
+            return (
+                "warning",
+                f"Earning managed credit, but {cause.label[0].lower()}{cause.label[1:]}: no — "
+                f"{cause.detail}",
+            )
+        if cause is not None:
+            return "error", f"Not earning managed credit: {cause.detail}"
+        published = self.published_step
+        detail = published.detail if published is not None else ""
+        return (
+            "error",
+            f"Not earning managed credit in the published result: {detail} The live checks "
+            "pass, so the day's result is out of date: it will earn once recomputed.",
+        )
 
 
 @dataclass
@@ -166,18 +218,12 @@ def _first_end_after(
 
 
 def _partner_step(partner: Partner, end_of_day: datetime) -> Step:
-    label = _("Partner is in the program")
+    label = PARTNER_IN_PROGRAM
     if partner.joined_at >= end_of_day:
-        detail = _("%(partner)s joined on %(day)s.")
-        return Step(
-            label, False, detail % {"partner": partner.key, "day": program_day(partner.joined_at)}
-        )
+        return Step(label, False, f"{partner.key} joined on {program_day(partner.joined_at)}.")
     if partner.left_at is not None and partner.left_at < end_of_day:
-        detail = _("%(partner)s left on %(day)s.")
-        return Step(
-            label, False, detail % {"partner": partner.key, "day": program_day(partner.left_at)}
-        )
-    return Step(label, True, _("%(partner)s is in the program.") % {"partner": partner.key})
+        return Step(label, False, f"{partner.key} left on {program_day(partner.left_at)}.")
+    return Step(label, True, f"{partner.key} is in the program.")
 
 
 def _yes_no(ok: bool, yes: str, no: str) -> str:
@@ -200,12 +246,11 @@ def _activity_steps(
         return (
             [
                 Step(
-                    _("Counted qualifying activity within the grace period"),
+                    "Counted qualifying activity within the grace period",
                     False,
-                    _("No qualifying activity that met the steps between %(first)s and %(day)s.")
-                    % {"first": first_day, "day": day},
+                    f"No qualifying activity that met the steps between {first_day} and {day}.",
                 ),
-                Step(_("Relationship not ended immediately since"), True, _("Nothing to end.")),
+                Step(IMMEDIATE_END, True, "Nothing to end."),
             ],
             None,
             None,
@@ -216,27 +261,20 @@ def _activity_steps(
     credit_until = last_day + timedelta(days=grace)
     steps = [
         Step(
-            _("Counted qualifying activity within the grace period"),
+            "Counted qualifying activity within the grace period",
             True,
-            _(
-                "Last counted activity on %(day)s by %(employee)s; "
-                "credit runs until %(until)s without new activity."
-            )
-            % {"day": last_day, "employee": names.get(employee_id, "?"), "until": credit_until},
+            f"Last counted activity on {last_day} by {names.get(employee_id, '?')}.",
         )
     ]
     ended = _first_end_after(ends, partner, at)
     if ended is None:
-        steps.append(
-            Step(_("Relationship not ended immediately since"), True, _("No immediate end."))
-        )
+        steps.append(Step(IMMEDIATE_END, True, "No immediate end."))
     else:
         steps.append(
             Step(
-                _("Relationship not ended immediately since"),
+                IMMEDIATE_END,
                 False,
-                _("%(reason)s on %(day)s.")
-                % {"reason": ended.get_reason_display(), "day": program_day(ended.at)},
+                f"{ended.get_reason_display()} on {program_day(ended.at)}.",
             )
         )
         credit_until = None
@@ -286,34 +324,31 @@ def _employee_check(
     steps = [
         _partner_step(partner, end_of_day),
         Step(
-            _("Employee is active"),
+            "Employee is active",
             active,
-            _yes_no(active, _("%(email)s is active."), _("%(email)s is deactivated."))
-            % {"email": employee.email},
+            _yes_no(active, f"{employee.email} is active.", f"{employee.email} is deactivated."),
         ),
         Step(
-            _("Client is assigned to the employee"),
+            "Client is assigned to the employee",
             assigned,
             _yes_no(
                 assigned,
-                _("%(client)s is assigned to %(email)s in the partner account."),
-                _("%(client)s is not assigned to %(email)s in the partner account."),
-            )
-            % {"client": client.hub_id, "email": employee.email},
+                f"{client.hub_id} is assigned to {employee.email} in the partner account.",
+                f"{client.hub_id} is not assigned to {employee.email} in the partner account.",
+            ),
         ),
         Step(
-            _("Employee holds a seat in the client account"),
+            "Employee holds a seat in the client account",
             seated,
             _yes_no(
                 seated,
-                _("%(email)s is a user in %(client)s."),
-                _("%(email)s is not a user in %(client)s."),
-            )
-            % {"client": client.hub_id, "email": employee.email},
+                f"{employee.email} is a user in {client.hub_id}.",
+                f"{employee.email} is not a user in {client.hub_id}.",
+            ),
         ),
     ]
     last = _last_counted(activities, access, partner)
-    more, last_day, credit_until, _unused = _activity_steps(
+    more, last_day, credit_until, _ = _activity_steps(
         partner=partner,
         client=client,
         day=day,
@@ -362,11 +397,11 @@ def credit_check(*, partner: Partner, client: ClientAccount, day: date) -> Credi
     steps = [
         _partner_step(partner, end_of_day),
         Step(
-            _("An employee is active, assigned and seated"),
+            "An employee is active, assigned and seated",
             bool(ready),
             ", ".join(ready)
             if ready
-            else _("No employee meets steps 1–3 at the end of the day: new activity cannot count."),
+            else "No employee meets steps 1–3 at the end of the day: new activity cannot count.",
         ),
     ]
     activities = _qualifying_activities(ids, client, day - timedelta(days=grace), end_of_day)
@@ -388,21 +423,19 @@ def credit_check(*, partner: Partner, client: ClientAccount, day: date) -> Credi
     published = line is not False
     if published and line is not None:
         open_on_day, credit_until = True, line.credit_until
-        detail = _("Published result: credit until %(until)s, share %(share)s.") % {
-            "until": line.credit_until,
-            "share": line.share,
-        }
+        points = "no points (no rate)" if line.points is None else f"{line.points} points"
+        detail = (
+            f"Published result of {day}: open, share {line.currency} {line.share} of "
+            f"{line.mrr} among {line.partners_sharing}, {points}."
+        )
     elif published:
         open_on_day = False
-        detail = _("The published result of %(day)s has no credit line for this relationship.") % {
-            "day": day
-        }
+        detail = f"The published result of {day} has no credit line for this relationship."
     else:
         open_on_day = derived_open
-        detail = _("%(day)s has not been computed; derived from the history.") % {"day": day}
-        if open_on_day:
-            detail += " " + _("Credit until %(until)s.") % {"until": credit_until}
-    steps.append(Step(_("Relationship open on the day"), open_on_day, detail))
+        detail = f"{day} has not been computed; derived from the history."
+    source = "published" if published else "live"
+    steps.append(Step("Relationship open on the day", open_on_day, detail, source))
     last_employee = next((e for e in employees if e.pk == last_employee_id), None)
     return CreditCheck(
         day=day,
@@ -421,3 +454,145 @@ def _published_line(partner: Partner, client: ClientAccount, day: date) -> Credi
     if run_id is None:
         return False
     return CreditLine.objects.filter(run_id=run_id, partner=partner, client=client).first()
+
+
+# --- Each activity's verdict, and "Not earning — fix these" ------------------------------------
+
+NOT_QUALIFYING = "not a qualifying action"
+NOT_ACTIVE = "not active"
+NOT_ASSIGNED = "not assigned"
+NO_SEAT = "no seat"
+PARTNER_OUT = "partner not in the program"
+ENDED = "relationship ended"
+MISSING_STEPS = [NOT_ACTIVE, NOT_ASSIGNED, NO_SEAT, NOT_QUALIFYING, ENDED, PARTNER_OUT]
+
+
+@dataclass(frozen=True)
+class ActivityVerdict:
+    activity: Activity
+    counted: bool
+    missing: str  # one of MISSING_STEPS; '' when counted
+    ended_by: RelationshipEnd | None = None
+
+
+class _PairAccess:
+    """Active spells per employee, assignments and seats per (employee, client)."""
+
+    def __init__(self, employee_ids: set[int], client_ids: set[int], until: datetime) -> None:
+        fields = ("employee_id", "start", "end")
+        self.spells = _spans(
+            EmployeeSpell.objects.filter(employee_id__in=employee_ids, start__lt=until).values_list(
+                *fields
+            )
+        )
+        self.assignments = self._pairs(Assignment, employee_ids, client_ids, until)
+        self.seats = self._pairs(Seat, employee_ids, client_ids, until)
+
+    @staticmethod
+    def _pairs(
+        model: type[Assignment] | type[Seat],
+        employee_ids: set[int],
+        client_ids: set[int],
+        until: datetime,
+    ) -> dict[tuple[int, int], list[Span]]:
+        result: dict[tuple[int, int], list[Span]] = defaultdict(list)
+        rows = model.objects.filter(
+            employee_id__in=employee_ids, client_id__in=client_ids, start__lt=until
+        ).values_list("employee_id", "client_id", "start", "end")
+        for employee_id, client_id, start, end in rows:
+            result[(employee_id, client_id)].append((start, end))
+        return result
+
+    def missing(self, employee_id: int, client_id: int, at: datetime) -> str:
+        if not _covers(self.spells.get(employee_id, []), at):
+            return NOT_ACTIVE
+        if not _covers(self.assignments.get((employee_id, client_id), []), at):
+            return NOT_ASSIGNED
+        if not _covers(self.seats.get((employee_id, client_id), []), at):
+            return NO_SEAT
+        return ""
+
+
+def activity_verdicts(*, activities: list[Activity], day: date) -> list[ActivityVerdict]:
+    """Whether each activity counted (SPEC §3.1) and, if not, the first missing step; a counted
+    one whose relationship was ended at once afterwards (up to the end of `day`) says so."""
+    if not activities:
+        return []
+    until = day_end(day)
+    access = _PairAccess(
+        {a.employee_id for a in activities}, {a.client_id for a in activities}, until
+    )
+    qualifying = set(QualifyingAction.objects.values_list("tool", "action"))
+    partners = Partner.objects.in_bulk({a.partner_id for a in activities})
+    ends = list(
+        RelationshipEnd.objects.filter(partner_id__in=partners, at__lt=until).order_by("at")
+    )
+    verdicts = []
+    for a in activities:
+        partner = partners[a.partner_id]
+        missing = "" if (a.tool.lower(), a.action.lower()) in qualifying else NOT_QUALIFYING
+        if not missing and (
+            a.at < partner.joined_at or (partner.left_at is not None and a.at >= partner.left_at)
+        ):
+            missing = PARTNER_OUT
+        missing = missing or access.missing(a.employee_id, a.client_id, a.at)
+        ended = None
+        if not missing:
+            ended = next(
+                (
+                    e
+                    for e in ends
+                    if e.partner_id == a.partner_id
+                    and e.client_id in (None, a.client_id)
+                    and e.at >= a.at
+                ),
+                None,
+            )
+        verdicts.append(ActivityVerdict(a, not missing, missing, ended))
+    return verdicts
+
+
+@dataclass(frozen=True)
+class NotEarning:
+    """A client the partner worked in lately without earning credit on the day."""
+
+    client: ClientAccount
+    missing: str
+    activity: Activity
+    ended_by: RelationshipEnd | None
+    activities: int
+
+
+def not_earning(*, partner: Partner, day: date, days: int = 60) -> list[NotEarning]:
+    """Clients where the partner's employees did activities on the `days` days up to `day`
+    while the partner has no credit line in them on `day` (the published result), each with
+    the missing step of its latest qualifying activity (else of its latest activity)."""
+    run_id = DayResult.objects.filter(day=day).values_list("run_id", flat=True).first()
+    earning = CreditLine.objects.filter(run_id=run_id, partner=partner).values("client_id")
+    recent = list(
+        Activity.objects.filter(partner=partner, day__gt=day - timedelta(days=days), day__lte=day)
+        .exclude(client_id__in=earning)
+        .select_related("employee", "client")
+        .order_by("-at", "-pk")[:5000]
+    )
+    verdicts = activity_verdicts(activities=recent, day=day)
+    chosen: dict[int, ActivityVerdict] = {}
+    counts: dict[int, int] = defaultdict(int)
+    for verdict in verdicts:  # latest first
+        client_id = verdict.activity.client_id
+        counts[client_id] += 1
+        held = chosen.get(client_id)
+        if held is None or (held.missing == NOT_QUALIFYING and verdict.missing != NOT_QUALIFYING):
+            chosen[client_id] = verdict
+    rows = [
+        NotEarning(
+            v.activity.client,
+            v.missing or ENDED,
+            v.activity,
+            v.ended_by,
+            counts[client_id],
+        )
+        for client_id, v in chosen.items()
+    ]
+    order = {step: i for i, step in enumerate(MISSING_STEPS)}
+    return sorted(rows, key=lambda r: (order[r.missing], r.client.hub_id))

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.conf import settings
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from notifications.models import Kind, NotificationPreference
@@ -17,14 +18,14 @@ class PreferenceForm(forms.Form):
     )
 
     def __init__(
-        self, *args: object, kinds: list[str], preference: NotificationPreference, **kwargs: object
+        self, data: QueryDict | None, *, kinds: list[str], preference: NotificationPreference
     ) -> None:
-        initial = {kind: preference.wants(kind) for kind in kinds}
+        initial: dict[str, object] = {kind: preference.wants(kind) for kind in kinds}
         initial["language"] = preference.language
-        super().__init__(*args, initial=initial, **kwargs)
+        super().__init__(data, initial=initial)
         for kind in kinds:
             field = NotificationPreference._meta.get_field(kind)
             self.fields[kind] = forms.BooleanField(
-                label=Kind(kind).label, required=False, help_text=field.help_text
+                label=Kind(kind).label, required=False, help_text=getattr(field, "help_text", "")
             )
         self.kinds = kinds

@@ -6,7 +6,7 @@ activating it costs no query: the session is read for authentication anyway.
 
 from collections.abc import Callable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
@@ -23,9 +23,7 @@ def remember_language(*, request: HttpRequest, language: str) -> None:
         request.session.pop(SESSION_KEY, None)
 
 
-def on_login(
-    sender: type, request: HttpRequest | None, user: AbstractBaseUser, **kwargs: object
-) -> None:
+def on_login(sender: type, request: HttpRequest | None, user: User, **kwargs) -> None:
     """`user_logged_in` receiver: the saved choice, into the new session."""
     if request is None or not hasattr(request, "session"):
         return

@@ -124,7 +124,8 @@ def _partner_people(day: date) -> Iterator[tuple[Partner, list[tuple[User, str]]
     by_partner: dict[int, tuple[Partner, list[tuple[User, str]]]] = {}
     for employee in employees:
         entry = by_partner.setdefault(employee.partner_id, (employee.partner, []))
-        entry[1].append((employee.user, employee.email))
+        if employee.user is not None:  # filtered above; for the type checker
+            entry[1].append((employee.user, employee.email))
     yield from by_partner.values()
 
 
@@ -220,7 +221,7 @@ def _staff_mails(plan: Plan, *, day: date) -> None:
                     user, user.email, Kind.RUN_PROBLEM, day.isoformat(), "run_problem", context
                 )
             )
-        if warnings and _wants(user, Kind.MISSING_RATES):
+        if reported is not None and warnings and _wants(user, Kind.MISSING_RATES):
             context = {"day": reported, "warnings": warnings, "link": rates_link}
             plan.outgoing.append(
                 Outgoing(

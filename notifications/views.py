@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -16,13 +17,15 @@ from notifications.services import available_kinds, preference_for, preference_u
 
 @login_required
 def preferences(request: HttpRequest) -> HttpResponse:
-    kinds = available_kinds(user=request.user)
-    preference = preference_for(user=request.user)
+    user = request.user
+    assert isinstance(user, User)  # login_required
+    kinds = available_kinds(user=user)
+    preference = preference_for(user=user)
     form = PreferenceForm(request.POST or None, kinds=kinds, preference=preference)
     if request.method == "POST" and form.is_valid():
         language = form.cleaned_data["language"]
         preference_update(
-            user=request.user,
+            user=user,
             language=language,
             **{kind: form.cleaned_data[kind] for kind in kinds},
         )
@@ -43,7 +46,8 @@ def language_switch(request: HttpRequest) -> HttpResponse:
     """Django's `set_language` (cookie, redirect to `next`); a signed-in person's choice is
     also saved in their settings, so it follows them to other browsers."""
     language = request.POST.get("language", "")
-    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
-        preference_update(user=request.user, language=language)
+    user = request.user
+    if isinstance(user, User) and language in dict(settings.LANGUAGES):
+        preference_update(user=user, language=language)
         remember_language(request=request, language=language)
     return set_language(request)

@@ -5,9 +5,12 @@ so the credit engine can split and convert in the database without floats.
 """
 
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.expressions import Combinable, Expression
 
 from partnercredit.validators import AsciiDecimalField
 
@@ -30,10 +33,19 @@ def from_hundredths(value: int) -> Decimal:
 class Hundredths(models.BigIntegerField):
     """A Decimal with two places, stored as a BigInteger of hundredths."""
 
-    def from_db_value(self, value, expression, connection):
+    # For django-stubs: set as a number or an expression, read as a Decimal. The stubs type an
+    # integer field's values as int; narrowing them in a subclass is how the stubs' own
+    # NullBooleanField does it, hence the ignores.
+    _pyi_private_set_type: Decimal | int | str | Combinable  # type: ignore[assignment]
+    _pyi_private_get_type: Decimal  # type: ignore[assignment]
+    _pyi_lookup_exact_type: Decimal | int | str  # type: ignore[assignment]
+
+    def from_db_value(
+        self, value: int | None, expression: Expression, connection: BaseDatabaseWrapper
+    ) -> Decimal | None:
         return None if value is None else from_hundredths(value)
 
-    def to_python(self, value):
+    def to_python(self, value: object) -> Decimal | None:
         if value is None or isinstance(value, Decimal):
             return value
         try:
@@ -41,10 +53,10 @@ class Hundredths(models.BigIntegerField):
         except ArithmeticError as exc:
             raise ValidationError(f"{value!r} is not a decimal number.") from exc
 
-    def get_prep_value(self, value):
+    def get_prep_value(self, value: Decimal | int | str | None) -> int | None:
         if value is None:
             return None
         return to_hundredths(value)
 
-    def formfield(self, **kwargs):
+    def formfield(self, **kwargs: Any) -> AsciiDecimalField:
         return AsciiDecimalField(max_digits=17, decimal_places=2, required=not self.blank, **kwargs)

@@ -47,7 +47,9 @@ def broker_ok() -> bool:
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     checks = {"database": database_ok(), "broker": broker_ok()}
-    body = {name: "ok" if ok else "unavailable" for name, ok in checks.items()}
+    body: dict[str, str | list[str]] = {
+        name: "ok" if ok else "unavailable" for name, ok in checks.items()
+    }
     failed = [name for name, ok in checks.items() if not ok]
     if failed:
         body["failed"] = failed

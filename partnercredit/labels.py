@@ -8,6 +8,8 @@ lazy translation here; `model_labels.py` lists them for `makemessages`, and
 tests/test_i18n.py fails when a label of our models is missing from the Italian catalogue.
 """
 
+from typing import Any
+
 from django.apps import apps
 from django.utils import translation
 from django.utils.translation import gettext_lazy
@@ -15,7 +17,7 @@ from django.utils.translation import gettext_lazy
 OUR_APPS = ("accounts", "credits", "notifications")
 
 
-def _lazy(text: object) -> object:
+def _lazy(text: Any) -> Any:
     """The English text as a lazy translation. A text may already be lazy: Django's default
     plural name is `format_lazy("{}s", name)` of the English name, so it is read in English."""
     return gettext_lazy(str(text)) if text else text

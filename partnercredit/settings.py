@@ -140,6 +140,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 
 LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "reports:home"  # where login lands; the admin is one click away
+# The home page lists a client as at risk when its credit ends within this many days.
+AT_RISK_DAYS = env.int("AT_RISK_DAYS", default=14)
 
 # --- Celery -------------------------------------------------------------------------------
 # With REDIS_URL set, Redis is the broker and result store (production, CI). Without it, an

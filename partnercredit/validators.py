@@ -14,6 +14,8 @@ integer SQL: in hundredths, 2 × share × points-per-unit × multiplier
 
 import re
 from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import quote, unquote
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -125,7 +127,8 @@ def multiplier_validator(value: object) -> None:
 class AsciiDecimalField(forms.DecimalField):
     """A form's decimal whose text is checked first, so full-width digits are refused."""
 
-    def to_python(self, value: object) -> Decimal | None:
+    # django-stubs give forms.DecimalField the to_python of IntegerField (-> int | None).
+    def to_python(self, value: object) -> Decimal | None:  # type: ignore[override]
         if isinstance(value, str) and value.strip() and not value.strip().isascii():
             raise ValidationError(
                 f"{self.label or 'The amount'} must be written with ASCII digits 0-9.",
@@ -137,7 +140,7 @@ class AsciiDecimalField(forms.DecimalField):
 class AmountFormField(AsciiDecimalField):
     """A form's MRR or deal amount: 0 … `MAX_AMOUNT`, two decimals, ASCII digits."""
 
-    def __init__(self, *, maximum: Decimal = MAX_AMOUNT, **kwargs: object) -> None:
+    def __init__(self, *, maximum: Decimal = MAX_AMOUNT, **kwargs: Any) -> None:
         kwargs.setdefault("max_digits", 14)
         kwargs.setdefault("decimal_places", 2)
         kwargs.setdefault("min_value", Decimal(0))
@@ -148,12 +151,36 @@ class AmountFormField(AsciiDecimalField):
 class KeyFormField(forms.CharField):
     """A form's partner key or hub id, checked against `KEY_PATTERN`."""
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", KEY_MAX_LENGTH)
         super().__init__(**kwargs)
 
     def clean(self, value: object) -> str:
-        value = super().clean(value)
-        if value in self.empty_values:
-            return value
-        return validate_key(value, str(self.label or "key"))
+        text: str = super().clean(value)
+        if text in self.empty_values:
+            return text
+        return validate_key(text, str(self.label or "key"))
+
+
+class KeyPathConverter:
+    """A partner key or hub id as one URL path segment (`<key:…>` in the URL patterns).
+
+    Valid keys (`KEY_PATTERN`) appear as they are. A key stored before validation existed
+    may hold a `/` or other characters: it is percent-encoded, so `reverse()` never fails and
+    the page never answers 500 because of its name. A segment that decodes to a control
+    character is not a key: 404, never a database lookup (PostgreSQL refuses NUL in text).
+    """
+
+    regex = r"[^/\x00-\x1f\x7f]+"
+
+    def to_python(self, value: str) -> str:
+        key = unquote(value)
+        if _CONTROL.search(key):
+            raise ValueError("not a key")
+        return key
+
+    def to_url(self, value: str) -> str:
+        return value if is_valid_key(value) else quote(value, safe="")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -95,3 +95,63 @@ def _axes(scale: _Scale) -> list[str]:
         f'fill="#666">{scale.last}</text>'
     )
     return labels
+
+
+def projection_chart(history: list, ahead: list, tiers: list[Tier], day: date) -> SafeString:
+    """Total, managed and sold points: the published history (solid) up to `day` and the
+    projection after it (dashed), with each tier's total-points minimum drawn."""
+    everything = list(history) + list(ahead)
+    if not everything:
+        return format_html('<p class="help">{}</p>', _("No computed days to draw."))
+    thresholds = [(t.name, t.min_total_points) for t in tiers if t.min_total_points is not None]
+    highest = max([s.total_points for s in everything] + [Decimal(1)])
+    above = [v for _, v in thresholds if v > highest]
+    top = max(highest, min(above) if above else highest) * Decimal("1.1")
+    scale = _Scale(everything[0].day, everything[-1].day, top)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'width="{WIDTH}" height="{HEIGHT}" role="img" class="projection-chart" '
+        f'aria-label="Points before and after {day:%Y-%m-%d}: history solid, projection dashed">',
+        f'<rect x="{LEFT}" y="{TOP}" width="{WIDTH - LEFT - RIGHT}" '
+        f'height="{HEIGHT - TOP - BOTTOM}" fill="none" stroke="#ccc"/>',
+    ]
+    parts += _axes(scale)
+    for name, value in thresholds:
+        if value > top:
+            continue
+        y = scale.y(value)
+        parts.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
+            'stroke="#999" stroke-dasharray="4 3" class="tier-line"/>'
+            f'<text x="{WIDTH - RIGHT + 4}" y="{y + 4:.1f}" font-size="11" fill="#595959">'
+            f"{escape(name)} {value:g}</text>"
+        )
+    x = scale.x(day)
+    parts.append(
+        f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" stroke="#595959" '
+        f'class="today-line"/><text x="{x + 3:.1f}" y="{TOP + 12}" font-size="11" '
+        f'fill="#595959">{day:%Y-%m-%d}</text>'
+    )
+    for index, (attr, label, colour) in enumerate(SERIES):
+        for rows, dash, kind in (
+            (history, "", "history"),
+            (ahead, ' stroke-dasharray="6 4"', "ahead"),
+        ):
+            joined = ([history[-1]] if kind == "ahead" and history else []) + list(rows)
+            if not joined:
+                continue
+            points = " ".join(
+                f"{scale.x(s.day):.1f},{scale.y(getattr(s, attr)):.1f}" for s in joined
+            )
+            parts.append(
+                f'<polyline fill="none" stroke="{colour}" stroke-width="2"{dash} '
+                f'points="{points}" class="series-{attr} {kind}">'
+                f"<title>{label} points ({'projected' if kind == 'ahead' else 'published'})</title>"
+                "</polyline>"
+            )
+        parts.append(
+            f'<text x="{LEFT + 10 + 90 * index}" y="{HEIGHT - 6}" font-size="12" '
+            f'fill="{colour}">■ {escape(label)}</text>'
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))

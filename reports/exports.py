@@ -1,14 +1,15 @@
 """CSV and XLSX downloads of report tables; text that looks like a formula is neutralised."""
 
-import csv
 import io
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from django.http import HttpResponse
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
-from partnercredit.csvsafe import cell
+from partnercredit import csvsafe
 from reports.queries import StandingRow
 
 STANDINGS_HEADER = [
@@ -49,12 +50,22 @@ def standings_table(day: date, rows: list[StandingRow]) -> list[list[object]]:
 
 def csv_response(filename: str, header: Sequence[str], table: list[list[object]]) -> HttpResponse:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csvsafe.writer(out)
     writer.writerow(header)
-    writer.writerows([[cell(value) for value in row] for row in table])
+    writer.writerows(table)
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def _xlsx_cell(sheet: Any, value: object) -> object:
+    """Text is written as a typed string cell: never a formula, and no apostrophe shows."""
+    if not isinstance(value, str):
+        return value
+    text = WriteOnlyCell(sheet, value=None)
+    text.value = value
+    text.data_type = "s"
+    return text
 
 
 def xlsx_response(filename: str, header: Sequence[str], table: list[list[object]]) -> HttpResponse:
@@ -62,7 +73,7 @@ def xlsx_response(filename: str, header: Sequence[str], table: list[list[object]
     sheet = workbook.create_sheet("report")
     sheet.append(list(header))
     for row in table:
-        sheet.append([cell(value) for value in row])
+        sheet.append([_xlsx_cell(sheet, value) for value in row])
     out = io.BytesIO()
     workbook.save(out)
     response = HttpResponse(out.getvalue(), content_type=XLSX)

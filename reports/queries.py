@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Assignment, ClientAccount, Employee, Partner, Seat
 from accounts.selectors import partner_may_see_client
-from credits.models import CreditLine, DayResult, Standing, Tier
+from credits.models import Activity, CreditLine, DayResult, RecomputeRun, Standing, Tier
 from credits.standings import tiers_in_force
 from partnercredit.days import day_end
 from partnercredit.fields import Hundredths
@@ -101,6 +101,7 @@ class NextTier:
     tier: Tier | None
     points_needed: Decimal | None
     binding: str
+    binding_title: str = ""  # `binding` in the language of the page
     binding_title: str = ""  # `binding` in the language of the page
 
 
@@ -391,3 +392,47 @@ def employees_with_access(
     if partner is not None:
         employees = employees.filter(partner=partner)
     return list(employees.select_related("partner").order_by("partner__key", "email"))
+
+
+RECENT_ACTIVITIES = 50
+
+
+def recent_activities(
+    *, client: ClientAccount, day: date, partner: Partner | None = None
+) -> list[Activity]:
+    """The client's latest activities up to the end of `day` (one partner's when given)."""
+    rows = Activity.objects.filter(client=client, at__lt=day_end(day))
+    if partner is not None:
+        rows = rows.filter(partner=partner)
+    return list(
+        rows.select_related("employee", "client").order_by("-at", "-pk")[:RECENT_ACTIVITIES]
+    )
+
+
+def missing_rate_warnings(
+    *, run: RecomputeRun, partner: Partner | None = None, client: ClientAccount | None = None
+) -> list[str]:
+    """The missing-rate warnings of a page: the run's own for a program-wide page; for one
+    partner and/or client, only about the lines (and the partner's deals) the page includes,
+    naming only that partner's clients."""
+    if partner is None and client is None:
+        return list(run.warnings or [])
+    lines = CreditLine.objects.filter(run=run, points__isnull=True)
+    if partner is not None:
+        lines = lines.filter(partner=partner)
+    if client is not None:
+        lines = lines.filter(client=client)
+    by_currency: dict[str, list[str]] = {}
+    for currency, hub_id in lines.order_by("currency", "client__hub_id").values_list(
+        "currency", "client__hub_id"
+    ):
+        by_currency.setdefault(currency, []).append(hub_id)
+    warnings = []
+    for currency, hub_ids in by_currency.items():
+        named = f" (client {', '.join(hub_ids[:10])}{'…' if len(hub_ids) > 10 else ''})"
+        warnings.append(
+            f"No units-per-point rate for {currency} on {run.day}: {len(hub_ids)} credit "
+            f"line{'s' if len(hub_ids) != 1 else ''} shown here {'have' if len(hub_ids) != 1 else 'has'} "
+            f"no points{named if partner is not None else ''}."
+        )
+    return warnings

@@ -6,26 +6,39 @@ partner, gets 404 — the same answer as for a key that does not exist.
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import wraps
 
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from accounts.models import ClientAccount, Employee, Partner
-from accounts.permissions import can_see_partner, is_program_staff, partner_of
-from credits.checks import credit_check, employee_credit_check, employee_credit_checks
+from accounts.permissions import can_see_partner, is_program_admin, is_program_staff, partner_of
+from credits.checks import (
+    activity_verdicts,
+    credit_check,
+    employee_credit_check,
+    employee_credit_checks,
+)
+from credits.engine import recompute_enqueue
 from credits.models import DayResult
 from credits.models.results import day_result
+from credits.projection import deals_counting
+from credits.staleness import Freshness, day_freshness
 from credits.standings import tiers_in_force
 from partnercredit.days import yesterday
-from reports import charts, exports, queries
+from reports import charts, exports, home, queries
 from reports.forms import DayForm, RangeForm, StandingsForm, WhyForm, as_date, cleaned
 
 PAGE_SIZE = 50
@@ -46,22 +59,38 @@ def report_view(view: View) -> View:
 
 @dataclass
 class Day:
-    """The day a page shows and its published result (None: never computed)."""
+    """The day a page shows, its published result (None: never computed), whether a later
+    change made it stale, and the run warnings about the lines this page shows."""
 
     day: date | None
     result: DayResult | None
     latest: date | None
+    freshness: Freshness | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def run_id(self) -> int | None:
         return self.result.run_id if self.result else None
 
 
-def _day(request: HttpRequest, *, fallback: date | None = None) -> Day:
-    latest = queries.latest_computed_day()
+def _day(
+    request: HttpRequest,
+    *,
+    fallback: date | None = None,
+    partner: Partner | None = None,
+    client: ClientAccount | None = None,
+) -> Day:
+    """The `?date=` day, else the latest published ended day; with its freshness and the
+    missing-rate warnings of the lines in scope (the user's own partner's at most)."""
+    latest = DayResult.objects.latest_day()
     day = as_date(DayForm(request.GET)) or latest or fallback
     result = day_result(day) if day else None
-    return Day(day, result, latest)
+    shown = Day(day, result, latest)
+    if result is not None:
+        shown.freshness = day_freshness(day)
+        scope = partner_of(request.user) or partner
+        shown.warnings = queries.missing_rate_warnings(run=result.run, partner=scope, client=client)
+    return shown
 
 
 def _render(
@@ -75,6 +104,7 @@ def _render(
             "title": title,
             "day": day,
             "is_staff_view": is_program_staff(request.user),
+            "may_recompute": is_program_admin(request.user),
             "own_partner": partner_of(request.user),
             **context,
         },
@@ -96,12 +126,52 @@ def _visible_client(request: HttpRequest, hub_id: str) -> ClientAccount:
     return client
 
 
+def login(request: HttpRequest) -> HttpResponse:
+    """The admin's login form; without a `next` it lands on the home page, not the admin."""
+    extra = {}
+    if REDIRECT_FIELD_NAME not in request.GET and REDIRECT_FIELD_NAME not in request.POST:
+        extra[REDIRECT_FIELD_NAME] = resolve_url(settings.LOGIN_REDIRECT_URL)
+    return admin.site.login(request, extra_context=extra)
+
+
 @report_view
 def index(request: HttpRequest) -> HttpResponse:
+    return redirect("reports:home")
+
+
+@report_view
+def home_page(request: HttpRequest) -> HttpResponse:
+    """Where login lands: the partner's morning page, or program staff's overview."""
+    day = _day(request)
     own = partner_of(request.user)
+    context: dict[str, object] = {}
     if own is not None:
-        return redirect("reports:partner", key=own.key)
-    return redirect("reports:standings")
+        if day.result is not None:
+            without = [h for h in request.GET.getlist("without") if h][:50]
+            context = home.partner_home(
+                partner=own, day=day.day, run_id=day.run_id, without=without
+            )
+        return _render(
+            request, "reports/home_partner.html", f"Home: {own}", day, partner=own, **context
+        )
+    if day.result is not None:
+        context = home.staff_home(day=day.day, run_id=day.run_id)
+    return _render(request, "reports/home_staff.html", "Program home", day, **context)
+
+
+@report_view
+def projection_page(request: HttpRequest, key: str) -> HttpResponse:
+    """The partner's 90-day projection with the what-if, as a chart and a table."""
+    partner = _visible_partner(request, key)
+    day = _day(request, partner=partner)
+    context: dict[str, object] = {"partner": partner}
+    if day.result is not None:
+        without = [h for h in request.GET.getlist("without") if h][:50]
+        context["projection"] = home.projection_view(
+            partner=partner, day=day.day, without_hub_ids=without
+        )
+        context["without"] = without
+    return _render(request, "reports/projection.html", f"Projection: {partner}", day, **context)
 
 
 def _standings(request: HttpRequest) -> tuple[Day, StandingsForm, Sequence[queries.StandingRow]]:
@@ -157,7 +227,7 @@ def standings_export(request: HttpRequest, fmt: str) -> HttpResponse:
 @report_view
 def partner_page(request: HttpRequest, key: str) -> HttpResponse:
     partner = _visible_partner(request, key)
-    day = _day(request)
+    day = _day(request, partner=partner)
     context: dict[str, object] = {"partner": partner}
     if day.result is not None:
         rows = list(queries.standing_rows(day=day.day, run_id=day.run_id, partner=partner))
@@ -176,6 +246,7 @@ def partner_page(request: HttpRequest, key: str) -> HttpResponse:
             else [],
             changes=queries.points_changes(partner=partner, start=start, end=end),
             chart=charts.points_chart(queries.points_series(partner=partner, until=day.day), tiers),
+            deals=deals_counting(partner_id=partner.pk, day=day.day),
         )
     if day.day is not None:
         context["ended"] = queries.ended_relationships(partner=partner, day=day.day)
@@ -186,7 +257,7 @@ def partner_page(request: HttpRequest, key: str) -> HttpResponse:
 @report_view
 def client_page(request: HttpRequest, hub_id: str) -> HttpResponse:
     client = _visible_client(request, hub_id)
-    day = _day(request, fallback=yesterday())
+    day = _day(request, fallback=yesterday(), client=client)
     own = partner_of(request.user)
     employees = queries.employees_with_access(client=client, day=day.day, partner=own)
     checks = employee_credit_checks(employees=employees, client=client, day=day.day)
@@ -195,35 +266,66 @@ def client_page(request: HttpRequest, hub_id: str) -> HttpResponse:
         if day.result
         else []
     )
+    activities = activity_verdicts(
+        activities=queries.recent_activities(client=client, day=day.day, partner=own),
+        day=day.day,
+    )
     return _render(
         request,
         "reports/client.html",
         _("Client account %(client)s") % {"client": client},
         day,
         client=client,
+        activities=activities,
         lines=lines,
         employees=[(e, checks[e.pk]) for e in employees],
         step_labels=[s.label for s in next(iter(checks.values())).steps] if checks else [],
     )
 
 
+def _why_subject(
+    request: HttpRequest, form: WhyForm
+) -> tuple[str, Partner | None, ClientAccount | None, Employee | None]:
+    """The partner, client and employee the form names. A key, hub id or e-mail that does not
+    exist, or that this user may not see, is a form error with the same words either way."""
+    own = partner_of(request.user)
+    key = (cleaned(form, "partner", "") or (own.key if own else "")).strip()
+    hub_id = (cleaned(form, "client", "") or "").strip()
+    email = (cleaned(form, "employee", "") or "").strip().lower()
+    partner = Partner.objects.filter(key=key).first() if key else None
+    if key and (partner is None or not can_see_partner(request.user, partner)):
+        form.add_error("partner", f"No partner with key {key} that you can see.")
+        return key, None, None, None
+    client = ClientAccount.objects.filter(hub_id=hub_id).first() if hub_id else None
+    if hub_id and (
+        client is None
+        or (own is not None and not queries.client_linked_to_partner(client=client, partner=own))
+    ):
+        form.add_error("client", f"No client account with hub id {hub_id} that you can see.")
+        client = None
+    employee = None
+    if email and partner is not None:
+        employee = (
+            Employee.objects.select_related("partner")
+            .filter(partner=partner, email__iexact=email)
+            .first()
+        )
+        if employee is None:
+            form.add_error("employee", f"{partner.key} has no employee {email}.")
+    return key, partner, client, employee
+
+
+_NO_CLIENT = ClientAccount(pk=0)  # the why page with no client shows no line's warning
+
+
 @report_view
 def why(request: HttpRequest) -> HttpResponse:
-    day = _day(request, fallback=yesterday())
     form = WhyForm(request.GET)
-    own = partner_of(request.user)
-    key = cleaned(form, "partner", "") or (own.key if own else "")
-    partner = _visible_partner(request, key) if key else None
-    hub_id = cleaned(form, "client", "")
-    client = _visible_client(request, hub_id) if hub_id and partner else None
-    email = (cleaned(form, "employee", "") or "").strip().lower()
-    employee = None
-    if email and partner:
-        employee = get_object_or_404(
-            Employee.objects.select_related("partner"), partner=partner, email=email
-        )
+    form.is_valid()
+    key, partner, client, employee = _why_subject(request, form)
+    day = _day(request, fallback=yesterday(), partner=partner, client=client or _NO_CLIENT)
     check = None
-    if client is not None:
+    if client is not None and partner is not None and not form.errors:
         if employee is not None:
             check = employee_credit_check(employee=employee, client=client, day=day.day)
         else:
@@ -240,3 +342,25 @@ def why(request: HttpRequest) -> HttpResponse:
         check=check,
         partner_key=key,
     )
+
+
+@report_view
+@require_POST
+def recompute_now(request: HttpRequest) -> HttpResponse:
+    """Program admins: queue the recompute of a stale day shown on a report, then go back."""
+    if not is_program_admin(request.user):
+        raise PermissionDenied("Only program admins recompute days.")
+    day = as_date(DayForm(request.POST))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("reports:home")
+    if day is None:
+        messages.error(request, "No day to recompute.")
+        return redirect(back)
+    try:
+        run = recompute_enqueue(day=day, requested_by=request.user)
+    except ValueError as exc:  # a day that has not ended
+        messages.error(request, str(exc))
+        return redirect(back)
+    messages.success(request, f"Recompute of {day} queued (run {run.pk}); reload in a moment.")
+    return redirect(back)

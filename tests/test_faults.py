@@ -337,8 +337,9 @@ def test_a_real_worker_survives_a_postgresql_restart_between_runs(
 
 
 def _reset_producer_pool() -> None:
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+    # Celery's private connection caches: celery-types do not declare them.
+    celery_app._pool = None  # type: ignore[attr-defined]
+    celery_app.amqp._producer_pool = None  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -347,10 +348,10 @@ def broker_down() -> Iterator[None]:
     conf = celery_app.conf
     saved = conf.broker_url, conf.broker_transport_options
     conf.task_always_eager = False
-    conf.broker_url, conf.broker_transport_options = UNREACHABLE_BROKER, {}
+    conf.update(broker_url=UNREACHABLE_BROKER, broker_transport_options={})
     _reset_producer_pool()
     yield
-    conf.broker_url, conf.broker_transport_options = saved
+    conf.update(broker_url=saved[0], broker_transport_options=saved[1])
     _reset_producer_pool()
     conf.task_always_eager = True
 

@@ -154,10 +154,10 @@ def _filter_params(model_admin: admin.ModelAdmin) -> list[str]:
     for entry in model_admin.list_filter:
         if isinstance(entry, str):
             names += [entry, f"{entry}__exact", f"{entry}__id__exact", f"{entry}__isnull"]
-        elif getattr(entry, "parameter_name", None):
-            names.append(entry.parameter_name)
+        elif parameter := getattr(entry, "parameter_name", None):
+            names.append(parameter)
         elif isinstance(entry, tuple):
-            names += [f"{entry[0]}__exact", entry[0]]
+            names += [f"{entry[0]}__exact", str(entry[0])]
     if model_admin.date_hierarchy:
         names += [f"{model_admin.date_hierarchy}__{part}" for part in ("year", "month", "day")]
     return names

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -15,10 +16,12 @@ import polib
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import trans_real
 
 from credits.engine import recompute_day
 from notifications.services import notifications_send, preference_for, preference_update
@@ -42,11 +45,12 @@ def _compiled() -> None:
     """The install step compiles the catalogue (`make install`); a bare pytest run too."""
     if not MO.exists() or MO.stat().st_mtime < PO.stat().st_mtime:
         call_command("compilemessages", "--ignore=var", "--ignore=.venv", verbosity=0)
-    translation.trans_real._translations.clear()  # forget a catalogue loaded before compiling
+    # A private cache that django-stubs do not declare.
+    trans_real._translations.clear()  # type: ignore[attr-defined]  # forget a catalogue loaded before compiling
 
 
 @pytest.fixture(autouse=True)
-def _back_to_english() -> None:
+def _back_to_english() -> Iterator[None]:
     """LocaleMiddleware activates a request's language in the test's own thread and leaves it
     there (Django does not reset it after a response): later tests must start in English."""
     yield
@@ -185,9 +189,10 @@ def test_an_italian_digest_speaks_italian_with_italian_dates(world, partner_admi
     notifications_send(day=DAY + timedelta(days=1))
 
     [digest] = mail.outbox
+    assert isinstance(digest, EmailMultiAlternatives)
     assert digest.subject == "Riepilogo settimanale del credito per Alpha Agency (31/03/2026)"
     assert "credito fino al 10 Aprile 2026" in digest.body
-    html = digest.alternatives[0][0]
+    html = str(digest.alternatives[0][0])
     assert "Credito in scadenza entro 14 giorni" in html and "Apri il report" in html
 
 
@@ -213,7 +218,7 @@ def test_report_downloads_stay_iso_with_dot_decimals_for_an_italian_browser(worl
     response = client.get(reverse("reports:standings_csv"), {"date": DAY.isoformat()})
 
     assert response.status_code == 200
-    body = b"".join(response.streaming_content) if response.streaming else response.content
+    body = response.getvalue()
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows and rows[0]["date"] == "2026-03-31"
     assert all("," not in value for row in rows for value in row.values())

@@ -29,8 +29,7 @@ def test_beat_sends_the_nightly_job_through_redis_and_a_worker_stores_the_day() 
     act(e, c, f"{day.isoformat()}T10:00")
 
     beat_app = Celery("beat-under-test", broker=redis_url(), set_as_current=False)
-    beat_app.conf.beat_schedule = settings.CELERY_BEAT_SCHEDULE
-    beat_app.conf.timezone = settings.TIME_ZONE
+    beat_app.conf.update(beat_schedule=settings.CELERY_BEAT_SCHEDULE, timezone=settings.TIME_ZONE)
     with running_worker(redis_url()):
         scheduler = Scheduler(app=beat_app, lazy=True)
         scheduler.setup_schedule()

@@ -91,7 +91,8 @@ def world(partner_a, partner_b, partner_admin, outsider, access_manager) -> dict
     bob = make_employee(partner_b, "bob@beta.example")
     ours, theirs = make_client("5001"), make_client("6001")
     ours.name, theirs.name = "Alpha Customer", "Beta Secret Customer"
-    ours.save(), theirs.save()
+    ours.save()
+    theirs.save()
     give_access(erin, ours)
     give_access(bob, theirs)
     act(erin, ours, "2026-02-09T10:00")  # + 60 days of grace: credit until 2026-04-10
@@ -100,12 +101,18 @@ def world(partner_a, partner_b, partner_admin, outsider, access_manager) -> dict
     return {"erin": erin, "ours": ours, "theirs": theirs}
 
 
+def _part(message: EmailMessage, kind: str) -> str:
+    body = message.get_body(preferencelist=(kind,))
+    assert body is not None, f"no {kind} part"
+    return body.get_content()
+
+
 def _text(message: EmailMessage) -> str:
-    return message.get_body(preferencelist=("plain",)).get_content()
+    return _part(message, "plain")
 
 
 def _html(message: EmailMessage) -> str:
-    return message.get_body(preferencelist=("html",)).get_content()
+    return _part(message, "html")
 
 
 # --- the digest ---------------------------------------------------------------------------

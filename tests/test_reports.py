@@ -141,16 +141,49 @@ def test_outsider_standings_do_not_include_partner_a(world, outsider) -> None:
     [
         (PARTNER_A, {}),
         (reverse("reports:client", args=["5002"]), {}),
-        (WHY, {"partner": "1001", "client": "5001"}),
-        (WHY, {"partner": "1001", "client": "5002", "employee": "erin@alpha.example"}),
     ],
 )
 def test_outsider_cannot_see_partner_a_pages(world, outsider, url: str, params: dict) -> None:
     assert _get(outsider, url, **params).status_code == 404
 
 
-def test_outsider_cannot_ask_why_for_a_client_of_partner_a_only(world, outsider) -> None:
-    assert _get(outsider, WHY, partner="2002", client="5002").status_code == 404
+def _why_answer(user: User, **params: str) -> str:
+    """The why page's answer without the echoed form values."""
+    html = _html(user, WHY, **params)
+    assert 'id="checklist"' not in html
+    return html.split('id="why-errors"')[1].split("</ul>")[0]
+
+
+@pytest.mark.parametrize(
+    "params,made_up",
+    [
+        ({"partner": "1001", "client": "5001"}, {"partner": "1999", "client": "5001"}),
+        (
+            {"partner": "1001", "client": "5002", "employee": "erin@alpha.example"},
+            {"partner": "1999", "client": "5002", "employee": "erin@alpha.example"},
+        ),
+        ({"partner": "2002", "client": "5002"}, {"partner": "2002", "client": "5999"}),
+    ],
+)
+def test_outsider_asking_why_about_partner_a_gets_the_answer_of_a_made_up_key(
+    world, outsider, params: dict, made_up: dict
+) -> None:
+    answer = _why_answer(outsider, **params)
+    assert "Alpha" not in answer and "erin" not in answer
+    assert answer.replace("1001", "X").replace("5002", "X") == _why_answer(
+        outsider, **made_up
+    ).replace("1999", "X").replace("5999", "X")
+
+
+def test_a_mistyped_key_on_the_why_form_is_a_form_error_not_a_404(world, staff) -> None:
+    response = _get(staff, WHY, partner="10O1", client="5001")
+    assert response.status_code == 200
+    assert "No partner with key 10O1" in response.content.decode()
+    response = _get(staff, WHY, partner="1001", client="50O1")
+    assert response.status_code == 200
+    assert "No client account with hub id 50O1" in response.content.decode()
+    response = _get(staff, WHY, partner="1001", client="5001", employee="eirn@alpha.example")
+    assert "1001 has no employee eirn@alpha.example" in response.content.decode()
 
 
 @pytest.mark.parametrize("name", ["reports:standings_csv", "reports:standings_xlsx"])
@@ -161,9 +194,9 @@ def test_outsider_downloads_do_not_include_partner_a(world, outsider, name: str)
     assert b"Alpha" not in response.content
 
 
-def test_reports_home_sends_a_partner_admin_to_their_partner_page(world, partner_admin) -> None:
+def test_reports_index_sends_a_partner_admin_to_their_home_page(world, partner_admin) -> None:
     response = _get(partner_admin, reverse("reports:index"))
-    assert response["Location"] == PARTNER_A
+    assert response["Location"] == reverse("reports:home")
 
 
 # --- The day shown ---------------------------------------------------------------------------
@@ -181,7 +214,35 @@ def test_every_page_says_which_day_it_shows_when_it_was_computed_and_its_warning
     ]:
         html = _html(staff, url, **params)
         assert "Showing <strong>2026-03-31</strong>, computed 2026-04-01 02:30" in html, url
-        assert "No currency rate for XYZ on 2026-03-31." in html, url
+    assert "No currency rate for XYZ on 2026-03-31." in _html(staff, STANDINGS)
+
+
+def test_a_missing_rate_warning_is_shown_only_with_an_affected_line_of_ones_own(
+    world,
+    staff,
+    partner_admin,
+    outsider,
+) -> None:
+    run = DayResult.objects.get(day=DAY).run
+    secret = make_client("6001")
+    line(run, Partner.objects.get(key="2002"), secret, None)
+    line(run, Partner.objects.get(key="2002"), world["shared"], None)
+    warning = "No units-per-point rate for USD on 2026-03-31"
+    partner_b = reverse("reports:partner", args=["2002"])
+    assert warning not in _html(staff, PARTNER_A)
+    assert warning in _html(staff, partner_b) and "6001" in _html(staff, partner_b)
+    for url, params in [
+        (PARTNER_A, {}),
+        (STANDINGS, {}),
+        (CLIENT_SHARED, {}),
+        (WHY, {"partner": "1001", "client": "5001"}),
+        (reverse("reports:home"), {}),
+    ]:
+        html = _html(partner_admin, url, **params)
+        assert warning not in html and "XYZ" not in html and "6001" not in html, url
+    html = _html(outsider, reverse("reports:home"))
+    assert warning in html and "client 5001, 6001" in html
+    assert warning in _html(outsider, CLIENT_SHARED)
 
 
 def test_a_day_never_computed_says_so_instead_of_showing_zeros(world, staff) -> None:
@@ -291,10 +352,11 @@ def test_the_csv_download_has_the_filtered_rows_and_neutralised_formulas(world, 
 def test_the_xlsx_download_has_the_filtered_rows_and_neutralised_formulas(world, staff) -> None:
     Partner.objects.filter(key="1001").update(name="@SUM(A1)")
     response = _get(staff, reverse("reports:standings_xlsx"), q="1001")
-    sheet = load_workbook(io.BytesIO(response.content)).active
+    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 2
-    assert rows[1][1:3] == ("1001", "'@SUM(A1)")
+    assert rows[1][1:3] == ("1001", "@SUM(A1)")  # as typed: no visible apostrophe (issue 18)
+    assert sheet.cell(row=2, column=3).data_type == "s"  # text, never a formula
     assert rows[1][5] == 115
 
 
@@ -331,7 +393,7 @@ def test_partner_page_shows_new_and_lost_points_with_their_clients(world, staff)
     section = html[html.index('id="points-changes"') :]
     assert "new <strong>+10.00</strong>, lost <strong>−7.00</strong>" in html
     assert "Client 5002" in section and "Client 5003" in section
-    assert "-5.00" in section  # 5001: 10 → 5 once shared
+    assert "−5.00" in section  # 5001: 10 → 5 once shared
 
 
 def test_partner_page_says_a_range_day_was_never_computed(world, staff) -> None:
@@ -434,12 +496,13 @@ def _grow(world: dict, size: int) -> None:
 @pytest.mark.parametrize(
     "url,params,limit",
     [
-        (STANDINGS, {}, 13),
-        (STANDINGS, {"sort": "-total", "tier": "Gold"}, 13),
-        (reverse("reports:standings_csv"), {}, 9),
-        (PARTNER_A, {}, 21),
-        (CLIENT_SHARED, {}, 17),
-        (WHY, {"partner": "1001", "client": "5001"}, 19),
+        # + 2 everywhere: the day's freshness (and the scoped missing-rate warnings)
+        (STANDINGS, {}, 15),
+        (STANDINGS, {"sort": "-total", "tier": "Gold"}, 15),
+        (reverse("reports:standings_csv"), {}, 10),
+        (PARTNER_A, {}, 26),  # + the deals behind the sold points
+        (CLIENT_SHARED, {}, 27),  # + the latest activities and their verdicts
+        (WHY, {"partner": "1001", "client": "5001"}, 22),
     ],
 )
 def test_the_number_of_queries_does_not_grow_with_the_rows(
@@ -471,3 +534,52 @@ def test_pages_read_a_day_computed_by_the_engine(partner_a, staff) -> None:
     assert "Client 7001" in html and "erin@alpha.example" in html
     assert "10.00" in html  # USD 1,000 with one partner: 10 points
     assert "Earning managed credit" in _html(staff, WHY, partner="1001", client="7001")
+
+
+def test_no_minus_zero_anywhere(world, staff) -> None:
+    """A lost line of 0.00 points and a zero change read 0.00, never −0.00."""
+    earlier = DayResult.objects.get(day=EARLIER).run
+    CreditLine.objects.filter(run=earlier).update(points=0)
+    Standing.objects.filter(run=earlier, partner__key="1001").update(total_points=Decimal("115"))
+    html = _html(staff, PARTNER_A, **{"from": "2026-03-01", "to": "2026-03-31"})
+    assert "lost <strong>0.00</strong>" in html
+    assert "−0.00" not in html and "-0.00" not in html
+    html = _html(staff, STANDINGS)
+    assert "−0.00" not in html and "-0.00" not in html
+
+
+def test_signed_numbers_use_a_real_minus_and_no_negative_zero() -> None:
+    from reports.templatetags.report_format import amount, loss, signed
+
+    assert signed(Decimal("-0.00")) == "0.00" and amount(Decimal("-0.00")) == "0.00"
+    assert signed(Decimal("1.5")) == "+1.50" and signed(Decimal("-2")) == "−2.00"
+    assert loss(Decimal("0")) == "0.00" and loss(Decimal("7")) == "−7.00"
+
+
+def test_run_warnings_read_as_text_on_the_run_page(world, staff) -> None:
+    run = DayResult.objects.get(day=DAY).run
+    html = _html(staff, reverse("admin:credits_recomputerun_change", args=[run.pk]))
+    assert '<p class="run-warning">No currency rate for XYZ on 2026-03-31.</p>' in html
+    assert "[&quot;No currency rate" not in html and '["No currency rate' not in html
+
+
+@pytest.mark.parametrize(
+    "url,params",
+    [
+        (STANDINGS, {}),
+        (PARTNER_A, {}),
+        (CLIENT_SHARED, {}),
+        (WHY, {"partner": "1001", "client": "5001"}),
+        (reverse("reports:home"), {}),
+    ],
+)
+def test_report_dates_and_date_pickers_are_iso(world, staff, url: str, params: dict) -> None:
+    import re
+
+    html = _html(staff, url, **params)
+    assert 'type="date"' not in html
+    months = r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2}, \d{4}"
+    assert not re.search(months, html)
+    for picker in re.findall(r'<input type="text" id="id_(?:day|from|to)"[^>]*>', html):
+        assert 'placeholder="YYYY-MM-DD"' in picker
+        assert re.search(r'value="(\d{4}-\d{2}-\d{2})?"', picker)

@@ -45,6 +45,5 @@ def test_seed_demo_prints_working_logins_for_two_partner_admins() -> None:
     for username in ("staff", "ann", "sue"):
         user = authenticate(username=username, password="partnercredit-demo")
         assert user is not None and user.is_staff
-    assert (
-        authenticate(username="ann", password="partnercredit-demo").employee.role == "partner_admin"
-    )
+    ann = authenticate(username="ann", password="partnercredit-demo")
+    assert ann is not None and ann.employee.role == "partner_admin"

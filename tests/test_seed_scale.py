@@ -78,7 +78,7 @@ def test_the_same_seed_gives_the_same_program() -> None:
         ClientAccount,
         Partner,
     ]:
-        model.objects.all().delete()
+        model._default_manager.all().delete()
     seed(seed=7)
     assert snapshot() == first
 

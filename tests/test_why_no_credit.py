@@ -164,3 +164,70 @@ def test_checking_many_employees_takes_a_fixed_number_of_queries(
     with django_assert_max_num_queries(8):
         checks = employee_credit_checks(employees=employees, client=client, day=DAY)
     assert all(check.earning for check in checks.values())
+
+
+# --- One answer: the headline names the real cause (issue 12 point 4) -----------------------
+
+
+def _publish_line(partner, erin, client, until: date) -> None:
+    run = RecomputeRun.objects.create(day=DAY, status="succeeded")
+    DayResult.objects.create(day=DAY, run=run, computed_at=timezone.now())
+    CreditLine.objects.create(
+        run=run, day=DAY, partner=partner, client=client, currency="USD", mrr=1000,
+        partners_sharing=1, share=1000, points=10, relationship_started=date(2026, 3, 1),
+        last_qualifying_activity=date(2026, 3, 1), last_employee=erin, credit_until=until,
+    )  # fmt: skip
+
+
+def test_all_employees_removed_is_named_as_the_cause_not_a_missing_step(world):
+    partner, _, client = world
+    access.client_remove_all_employees(partner=partner, client=client, at=at("2026-03-05"))
+    kind, headline = credit_check(partner=partner, client=client, day=DAY).verdict
+    assert kind == "error"
+    assert "All partner employees removed on 2026-03-05" in headline
+    assert "active, assigned and seated" not in headline
+
+
+def test_services_ended_after_the_published_day_was_computed_is_the_headline(world):
+    partner, erin, client = world
+    _publish_line(partner, erin, client, date(2026, 4, 30))
+    access.services_end(partner=partner, client=client, at=at("2026-03-08"))
+    kind, headline = credit_check(partner=partner, client=client, day=DAY).verdict
+    assert kind == "error" and "Services ended on 2026-03-08" in headline
+
+
+def test_a_partner_that_left_is_named_as_the_cause(world):
+    partner, _, client = world
+    access.partner_leave(partner=partner, at=at("2026-03-05"))
+    kind, headline = credit_check(partner=partner, client=client, day=DAY).verdict
+    assert kind == "error" and "left on 2026-03-05" in headline
+
+
+def test_no_earning_headline_over_a_red_step(world):
+    partner, erin, client = world
+    _publish_line(partner, erin, client, date(2026, 4, 30))
+    access.employee_deactivate(employee=erin, at=at("2026-03-05"))
+    check = credit_check(partner=partner, client=client, day=DAY)
+    kind, headline = check.verdict
+    assert check.earning and kind == "warning"
+    assert "An employee is active, assigned and seated" in check.cause.label
+    assert headline.startswith("Earning managed credit, but an employee is active")
+
+
+def test_the_why_page_labels_live_checks_and_published_numbers_and_shows_one_credit_until(
+    world,
+    staff,
+) -> None:
+    from django.test import Client
+
+    partner, erin, client = world
+    _publish_line(partner, erin, client, date(2026, 4, 30))
+    act(erin, client, "2026-03-08T10:00")  # a later activity: the live L + 60 is 2026-05-07
+    browser = Client()
+    browser.force_login(staff)
+    html = browser.get(
+        "/reports/why/", {"partner": partner.key, "client": client.hub_id, "date": str(DAY)}
+    ).content.decode()
+    assert "Live checks" in html and "Published numbers" in html
+    assert html.count("2026-04-30") + html.count("2026-05-07") == 1
+    assert 'class="success verdict"' in html

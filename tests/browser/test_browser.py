@@ -110,6 +110,7 @@ def test_an_outsider_partner_admin_cannot_reach_partner_a_pages(
         f"/admin/accounts/clientaccount/{client_9001.pk}/remove-all-employees/",
     ):
         response = page.goto(base + path)
+        assert response is not None
         # The admin answers a missing object by going home with a message, or with 403/404.
         refused = response.status in (403, 404) or (
             page.url.rstrip("/").endswith("/admin")
@@ -119,7 +120,8 @@ def test_an_outsider_partner_admin_cannot_reach_partner_a_pages(
         expect(page.get_by_text("bob@alpha.example")).to_have_count(0)
 
     for path in ("/reports/partners/1001/", "/reports/clients/9001/"):
-        assert page.goto(base + path).status == 404, path
+        response = page.goto(base + path)
+        assert response is not None and response.status == 404, path
 
 
 @pytest.fixture

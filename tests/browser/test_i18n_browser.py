@@ -5,7 +5,7 @@ import re
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.utils import translation
+from django.utils.translation import trans_real
 from playwright.sync_api import Page, expect
 
 from notifications.services import preference_for
@@ -19,7 +19,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _compiled() -> None:
     if not MO.exists() or MO.stat().st_mtime < PO.stat().st_mtime:
         call_command("compilemessages", "--ignore=var", "--ignore=.venv", verbosity=0)
-    translation.trans_real._translations.clear()
+    # A private cache that django-stubs do not declare.
+    trans_real._translations.clear()  # type: ignore[attr-defined]
 
 
 def _saved_language(user: User) -> str:

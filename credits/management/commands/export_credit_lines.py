@@ -1,11 +1,10 @@
-import csv
-
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Partner
 from credits.exports import CREDIT_LINE_COLUMNS, credit_line_rows, require_computed
 from credits.management.commands._days import iso_day
 from credits.staleness import stale_warning
+from partnercredit import csvsafe
 
 
 class Command(BaseCommand):
@@ -23,7 +22,7 @@ class Command(BaseCommand):
             if chosen is None:
                 raise CommandError(f"--partner: no partner with key {partner!r}.")
         run = require_computed(day)
-        writer = csv.writer(self.stdout, lineterminator="\n")
+        writer = csvsafe.writer(self.stdout)
         writer.writerow(CREDIT_LINE_COLUMNS)
         writer.writerows(credit_line_rows(day, partner=chosen))
         for warning in run.warnings:

@@ -1,10 +1,9 @@
-import csv
-
 from django.core.management.base import BaseCommand, CommandParser
 
 from credits.exports import STANDING_COLUMNS, require_computed, standing_rows
 from credits.management.commands._days import iso_day
 from credits.staleness import stale_warning
+from partnercredit import csvsafe
 
 
 class Command(BaseCommand):
@@ -16,7 +15,7 @@ class Command(BaseCommand):
     def handle(self, *args: object, date: str, **options: object) -> None:
         day = iso_day(date, "--date")
         run = require_computed(day)
-        writer = csv.writer(self.stdout, lineterminator="\n")
+        writer = csvsafe.writer(self.stdout)
         writer.writerow(STANDING_COLUMNS)
         writer.writerows(standing_rows(day))
         for warning in run.warnings:

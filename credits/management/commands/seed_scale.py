@@ -166,16 +166,20 @@ def world_build(shape: Shape) -> World:
     joined = day_start(first - timedelta(days=365))
     world = World()
 
-    partners, ends = [], []
+    partners: list[tuple] = []
+    # partner, client (None: every client), at, reason, note, recorded at
+    ends: list[tuple[int, int | None, datetime, str, str, datetime]] = []
     for p in range(1, shape.partners + 1):
-        left = _moment(rng, first + timedelta(days=days // 3), days - days // 3)
-        left = left if rng.random() < 0.01 else None
+        moment = _moment(rng, first + timedelta(days=days // 3), days - days // 3)
+        left = moment if rng.random() < 0.01 else None
         partners.append((p, str(1_000_000 + p), f"Scale Partner {p}", joined, left))
         if left:
             ends.append((p, None, left, RelationshipEnd.Reason.PARTNER_LEFT, "", left))
     world.tables[Partner] = (["id", "key", "name", "joined_at", "left_at"], partners)
 
-    employees, spells, staff_of = [], [], {p: [] for p in range(1, shape.partners + 1)}
+    employees: list[tuple] = []
+    spells: list[tuple] = []
+    staff_of: dict[int, list[int]] = {p: [] for p in range(1, shape.partners + 1)}
     for e in range(1, shape.employees + 1):
         partner = (e - 1) % shape.partners + 1
         first_of_partner = not staff_of[partner]
@@ -210,7 +214,9 @@ def world_build(shape: Shape) -> World:
     )
     world.tables[EmployeeSpell] = (["id", "employee_id", "start", "end"], spells)
 
-    clients, mrr, pairs = [], [], []
+    clients: list[tuple] = []
+    mrr: list[tuple] = []
+    pairs: list[tuple[int, int]] = []
     weights = [m[2] for m in MARKETS]
     for c in range(1, shape.clients + 1):
         country, currency, _, typical = rng.choices(MARKETS, weights)[0]
@@ -229,13 +235,14 @@ def world_build(shape: Shape) -> World:
     world.tables[ClientAccount] = (["id", "hub_id", "name", "country", "currency"], clients)
     world.tables[ClientMRR] = (["id", "client_id", "effective_at", "amount", "currency"], mrr)
 
-    assignments, seats = [], []
+    assignments: list[tuple] = []
+    seats: list[tuple] = []
     base, extra = divmod(shape.assignments, len(pairs))
     for j, (p, c) in enumerate(pairs):
         staff = staff_of[p]
         k = min(len(staff), base + (1 if j < extra else 0))
         offset = rng.randrange(len(staff))
-        rows = []
+        rows: list[list[Any]] = []  # employee, client, assigned, unassigned, seated, unseated
         for t in range(k):
             e = staff[(offset + t) % len(staff)]
             start = joined + timedelta(days=rng.randrange(300), seconds=rng.randrange(86_400))

@@ -20,7 +20,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **options: object) -> None:
-        day = iso_day(options["date"], "--date") if options["date"] else timezone.localdate()
+        given = options["date"]
+        day = iso_day(given, "--date") if isinstance(given, str) else timezone.localdate()
         dry_run = bool(options["dry_run"])
         report = notifications_send(day=day, dry_run=dry_run)
         for line in report.would_send if dry_run else report.sent:
