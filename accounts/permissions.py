@@ -73,3 +73,12 @@ def can_see_partner(user: AnyUser, partner: Partner) -> bool:
         return True
     own = partner_of(user)
     return own is not None and own.pk == partner.pk
+
+
+def may_read_reports(user: AnyUser) -> bool:
+    """Program staff, and a partner's admins and client access managers (SPEC §1).
+
+    An employee with neither role has no business in the app: a login linked to them reads
+    nothing of their partner.
+    """
+    return is_program_staff(user) or is_access_manager(user)

@@ -17,6 +17,7 @@ from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts import rules
 from accounts.models import (
     AccessRequest,
     Assignment,
@@ -57,16 +58,8 @@ def partner_join(*, key: str, name: str = "", at: datetime, actor: Actor = None)
     partner = Partner.objects.select_for_update().filter(key=key).first()
     if partner is None:
         partner = Partner(key=key, name=name or key, joined_at=at)
-    elif partner.left_at is None:
-        raise ValidationError(
-            _("Partner %(partner)s is already in the program.") % {"partner": key}
-        )
-    elif at < partner.left_at:
-        raise ValidationError(
-            _("Partner %(partner)s cannot rejoin before it left (%(left)s).")
-            % {"partner": key, "left": partner.left_at}
-        )
     else:
+        rules.partner_may_join(key=key, left_at=partner.left_at, at=at)
         partner.left_at = None
         partner.joined_at = at
         partner.name = name or partner.name
@@ -79,14 +72,9 @@ def partner_join(*, key: str, name: str = "", at: datetime, actor: Actor = None)
 @transaction.atomic
 def partner_leave(*, partner: Partner, at: datetime, actor: Actor = None, note: str = "") -> None:
     """The partner leaves: every relationship ends at once and every employee is deactivated."""
-    if partner.left_at is not None:
-        raise ValidationError(
-            _("Partner %(partner)s has already left the program.") % {"partner": partner.key}
-        )
-    if at < partner.joined_at:
-        raise ValidationError(
-            _("Partner %(partner)s cannot leave before it joined.") % {"partner": partner.key}
-        )
+    rules.partner_may_leave(
+        key=partner.key, has_left=partner.left_at is not None, joined_at=partner.joined_at, at=at
+    )
     partner.left_at = at
     _save(partner, actor)
     PartnerSpell.objects.filter(partner=partner, end__isnull=True).update(end=at)
@@ -116,16 +104,10 @@ def employee_add(
     at: datetime,
     actor: Actor = None,
 ) -> Employee:
-    if partner.left_at is not None:
-        raise ValidationError(
-            _("Partner %(partner)s has left the program.") % {"partner": partner.key}
-        )
+    rules.partner_in_program(key=partner.key, has_left=partner.left_at is not None)
     email = email.strip().lower()
-    if Employee.objects.filter(partner=partner, email=email).exists():
-        raise ValidationError(
-            _("Employee %(email)s already exists in partner %(partner)s.")
-            % {"email": email, "partner": partner.key}
-        )
+    exists = Employee.objects.filter(partner=partner, email=email).exists()
+    rules.employee_may_be_added(email=email, partner_key=partner.key, exists=exists)
     employee = Employee(
         partner=partner,
         email=email,
@@ -144,15 +126,10 @@ def employee_add(
 def employee_deactivate(*, employee: Employee, at: datetime, actor: Actor = None) -> Employee:
     """Delayed end (SPEC §3.4): their activities stop counting; relationships run out."""
     spell = employee.spells.filter(end__isnull=True).first()
-    if not employee.is_active or spell is None:
-        raise ValidationError(
-            _("Employee %(email)s is already deactivated.") % {"email": employee.email}
-        )
-    if at < spell.start:
-        raise ValidationError(
-            _("Employee %(email)s cannot be deactivated before %(start)s.")
-            % {"email": employee.email, "start": spell.start}
-        )
+    start = spell.start if spell is not None else None
+    rules.employee_may_deactivate(
+        email=employee.email, is_active=employee.is_active, spell_start=start, at=at
+    )
     spell.end = at
     spell.save(update_fields=["end"])
     employee.is_active = False
@@ -164,14 +141,13 @@ def employee_deactivate(*, employee: Employee, at: datetime, actor: Actor = None
 
 @transaction.atomic
 def employee_reactivate(*, employee: Employee, at: datetime, actor: Actor = None) -> Employee:
-    if employee.is_active:
-        raise ValidationError(
-            _("Employee %(email)s is already active.") % {"email": employee.email}
-        )
-    if employee.partner.left_at is not None:
-        raise ValidationError(
-            _("Partner %(partner)s has left the program.") % {"partner": employee.partner.key}
-        )
+    partner = employee.partner
+    rules.employee_may_reactivate(
+        email=employee.email,
+        is_active=employee.is_active,
+        partner_key=partner.key,
+        partner_left=partner.left_at is not None,
+    )
     EmployeeSpell.objects.create(employee=employee, start=at)
     employee.is_active = True
     employee.deactivated_at = None
@@ -193,8 +169,8 @@ def client_add(
 ) -> ClientAccount:
     hub_id = validate_key(hub_id, "Hub id")
     amount = validate_amount(amount, "MRR")
-    if ClientAccount.objects.filter(hub_id=hub_id).exists():
-        raise ValidationError(_("Client account %(hub_id)s already exists.") % {"hub_id": hub_id})
+    exists = ClientAccount.objects.filter(hub_id=hub_id).exists()
+    rules.client_may_be_added(hub_id=hub_id, exists=exists)
     client = ClientAccount(hub_id=hub_id, name=name, country=country.upper(), currency=currency)
     client.full_clean()
     _save(client, actor)
@@ -262,16 +238,6 @@ def no_access_message(hub_id: str) -> str:
     ) % {"hub_id": hub_id}
 
 
-ALREADY = {
-    "is assigned": gettext_lazy("%(email)s already is assigned %(client)s."),
-    "has a seat in": gettext_lazy("%(email)s already has a seat in %(client)s."),
-}
-IS_NOT = {
-    "assigned to": gettext_lazy("%(email)s is not assigned to %(client)s."),
-    "seated in": gettext_lazy("%(email)s is not seated in %(client)s."),
-}
-
-
 def _open(
     model: type[Assignment] | type[Seat],
     employee: Employee,
@@ -281,13 +247,12 @@ def _open(
     what: str,
 ) -> Assignment | Seat:
     partner = _lock_partner(employee.partner_id)
-    if partner.left_at is not None:
-        raise ValidationError(
-            _("Partner %(partner)s has left the program.") % {"partner": partner.key}
-        )
+    rules.partner_in_program(key=partner.key, has_left=partner.left_at is not None)
     _require_client_access(employee, client, actor)
-    if _overlapping(model, employee, client, at):
-        raise ValidationError(ALREADY[what] % {"email": employee.email, "client": client.hub_id})
+    overlapping = _overlapping(model, employee, client, at)
+    rules.access_may_open(
+        email=employee.email, hub_id=client.hub_id, what=what, overlapping=overlapping
+    )
     row = model(employee=employee, client=client, start=at)
     _save(row, actor)
     _changed(at, f"{employee.email} {what} {client.hub_id}")
@@ -304,13 +269,9 @@ def _close(
 ) -> Assignment | Seat:
     _lock_partner(employee.partner_id)
     row = model.objects.filter(employee=employee, client=client, end__isnull=True).first()
-    if row is None:
-        raise ValidationError(IS_NOT[what] % {"email": employee.email, "client": client.hub_id})
-    if at < row.start:
-        raise ValidationError(
-            _("%(email)s cannot lose access before %(start)s.")
-            % {"email": employee.email, "start": row.start}
-        )
+    start = row.start if row is not None else None
+    rules.access_may_close(email=employee.email, hub_id=client.hub_id, what=what, start=start)
+    rules.access_may_end(email=employee.email, start=row.start, at=at)
     row.end = at
     row.ended_by = actor
     _save(row, actor)
@@ -414,20 +375,13 @@ def _end_relationship(
     if actor is not None and not is_program_staff(actor):
         own = partner_of(actor)
         if own is None or own.pk != partner.pk:
-            raise PermissionDenied("You may end only your own partner's relationships.")
-    if not partners_with_access(client=client).filter(pk=partner.pk).exists():
-        raise ValidationError(
-            _("%(partner)s has no access to client account %(client)s: nothing to end.")
-            % {"partner": partner.key, "client": client.hub_id}
-        )
+            raise PermissionDenied(_("You may end only your own partner's relationships."))
+    has_access = partners_with_access(client=client).filter(pk=partner.pk).exists()
+    rules.relationship_may_end(partner_key=partner.key, hub_id=client.hub_id, has_access=has_access)
     ended = 0
     rows = model.objects.filter(employee__partner=partner, client=client, end__isnull=True)
     for row in rows.select_related("employee"):
-        if at < row.start:
-            raise ValidationError(
-                _("%(email)s cannot lose access before %(start)s.")
-                % {"email": row.employee.email, "start": row.start}
-            )
+        rules.access_may_end(email=row.employee.email, start=row.start, at=at)
         row.end = at
         row.ended_by = actor
         _save(row, actor)

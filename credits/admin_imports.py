@@ -1,22 +1,31 @@
 """Admin upload of events files (issue 5).
 
 Program admins upload anything; a partner admin uploads only their own partner's activities
-(the job is tied to that partner and other rows are rejected with reasons). Credit reviewers
-read. The import runs in Celery; the job's page refreshes itself until it is done.
+in the clients their partner may act in (SPEC §1: the job is tied to that partner and other
+rows are rejected with reasons). Credit reviewers read. Files are at most
+`IMPORT_MAX_UPLOAD_MB`. The import runs in Celery; the job's page refreshes itself until it
+is done. With the broker down the upload is kept and says so; the beat sends it when the
+broker is back (`credits.import_tasks`).
 """
 
+from pathlib import Path
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.permissions import AnyUser, is_partner_admin, is_program_staff, partner_of
 from accounts.scoping import PartnerScopedAdmin
-from credits.import_tasks import import_job_run
+from accounts.selectors import clients_partner_may_act_in
+from credits.import_tasks import import_job_dispatch
 from credits.models import ImportJob
 
 REFRESH_SECONDS = 3
@@ -33,6 +42,16 @@ class ImportJobForm(forms.ModelForm):
                 "any bad row imports nothing."
             ),
         }
+
+    def clean_file(self) -> object:
+        upload = self.cleaned_data["file"]
+        limit = settings.IMPORT_MAX_UPLOAD_MB
+        if upload is not None and upload.size > limit * 1024 * 1024:
+            raise ValidationError(
+                f"The file is {upload.size / 1024 / 1024:.1f} MB: at most {limit} MB can be "
+                "uploaded. Split it, or ask program staff to run `import_events`."
+            )
+        return upload
 
 
 class ImportJobAdmin(PartnerScopedAdmin, admin.ModelAdmin):
@@ -53,7 +72,7 @@ class ImportJobAdmin(PartnerScopedAdmin, admin.ModelAdmin):
     list_select_related = ["uploaded_by", "partner"]
     shown = [
         "progress",
-        "file",
+        "file_link",
         "skip_invalid",
         "partner",
         "uploaded_by",
@@ -79,13 +98,35 @@ class ImportJobAdmin(PartnerScopedAdmin, admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: ImportJob | None = None) -> list[str]:
         return [] if obj is None else self.shown
 
+    def add_view(self, request: HttpRequest, form_url: str = "",
+                 extra_context: dict | None = None) -> HttpResponse:  # fmt: skip
+        own = partner_of(request.user)
+        if own is not None and not clients_partner_may_act_in(own).exists():
+            self.message_user(
+                request,
+                "Your partner has access to no client account yet: ask program staff for "
+                "access under Access requests, then upload its activities.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:credits_importjob_changelist"))
+        return super().add_view(request, form_url, extra_context)
+
     def save_model(
         self, request: HttpRequest, obj: ImportJob, form: forms.Form, change: bool
     ) -> None:
         obj.uploaded_by = request.user
         obj.partner = None if is_program_staff(request.user) else partner_of(request.user)
         super().save_model(request, obj, form, change)
-        transaction.on_commit(lambda: import_job_run.delay(obj.pk))
+        transaction.on_commit(lambda: self._dispatch(request, obj), robust=True)
+
+    def _dispatch(self, request: HttpRequest, obj: ImportJob) -> None:
+        """After the commit (so a worker finds the job): send it, or say it waits."""
+        if not import_job_dispatch(obj.pk):
+            messages.warning(
+                request,
+                f"{obj} is saved, but the task queue is unreachable just now: the import "
+                "starts by itself within a minute of the queue being back.",
+            )
 
     def response_add(
         self, request: HttpRequest, obj: ImportJob, post_url_continue: str | None = None
@@ -117,4 +158,30 @@ class ImportJobAdmin(PartnerScopedAdmin, admin.ModelAdmin):
     def error_report(self, obj: ImportJob) -> str:
         if not obj.errors:
             return "—"
-        return format_html('<pre style="white-space: pre-wrap">{}</pre>', "\n".join(obj.errors))
+        return format_html('<pre class="import-errors">{}</pre>', "\n".join(obj.errors))
+
+    @admin.display(description="file")
+    def file_link(self, obj: ImportJob) -> str:
+        """A link that works for whoever may see the job (the file is not a public URL)."""
+        if not obj.file:
+            return f"deleted {settings.IMPORT_KEEP_DAYS} days after the import ended"
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:credits_importjob_file", args=[obj.pk]),
+            Path(obj.file.name).name,
+        )
+
+    def get_urls(self) -> list:
+        download = self.admin_site.admin_view(self.file_view)
+        return [path("<path:object_id>/file/", download, name="credits_importjob_file"),
+                *super().get_urls()]  # fmt: skip
+
+    def file_view(self, request: HttpRequest, object_id: str) -> FileResponse:
+        job = self.get_object(request, unquote(object_id))  # 404 outside the user's scope
+        if not self.has_view_permission(request, job) or not job.file:
+            raise Http404
+        try:
+            handle = job.file.open("rb")
+        except FileNotFoundError as exc:
+            raise Http404 from exc
+        return FileResponse(handle, as_attachment=True, filename=Path(job.file.name).name)

@@ -102,19 +102,16 @@ def digest(*, partner: Partner, day: date, within: int) -> Digest:
     )
 
 
-def tier_changes(*, partner: Partner, through: date) -> list[Any]:
-    """The partner's credited-tier changes (earned or lowered) of the last TIER_NOTICE_DAYS
-    up to `through`, on fresh published days only."""
-    since = through - timedelta(days=TIER_NOTICE_DAYS - 1)
-    changes = [
+def tier_changes(*, partner: Partner, day: date, through: date) -> list[Any]:
+    """The partner's credited-tier changes (earned or lowered) of the TIER_NOTICE_DAYS before
+    `day`, up to `through`: the latest published day, which the caller has found fresh (a
+    change before it is then fresh too — a stale day makes every later day stale)."""
+    since = day - timedelta(days=TIER_NOTICE_DAYS)
+    return [
         change
         for change in upstream.credited_history(partner.pk)
         if since <= change.day <= through and change.tier_from != change.tier_to
     ]
-    published = set(
-        DayResult.objects.filter(day__in=[c.day for c in changes]).values_list("day", flat=True)
-    )
-    return [c for c in changes if c.day in published and not upstream.is_stale(c.day)]
 
 
 @dataclass

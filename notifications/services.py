@@ -166,7 +166,7 @@ class Plan:
 
 def _partner_mails(plan: Plan, *, day: date, within: int, done: set) -> None:
     reported = content.report_day(before=day)
-    digest_day = None
+    fresh_day = None
     if reported is None:
         plan.held.append(_("No digest: no day before %(day)s has been computed.") % {"day": day})
     elif upstream.is_stale(reported):
@@ -175,28 +175,28 @@ def _partner_mails(plan: Plan, *, day: date, within: int, done: set) -> None:
             % {"day": reported}
         )
     else:
-        digest_day = reported
+        fresh_day = reported
     week = iso_week(day)
     for partner, people in _partner_people(day):
         wanting = [(u, a) for u, a in people if _wants(u, Kind.DIGEST)]
         due = [(u, a) for u, a in wanting if (u.pk, Kind.DIGEST, week) not in done]
         plan.already += len(wanting) - len(due)
-        if digest_day is not None and due:
-            link = _partner_link(partner, digest_day)
+        if fresh_day is not None and due:
+            link = _partner_link(partner, fresh_day)
             by_language: dict[str, content.Digest] = {}
             for user, address in due:
                 language = _language(user)
                 if language not in by_language:  # the missing steps are read in a language
                     with translation.override(language):
                         by_language[language] = content.digest(
-                            partner=partner, day=digest_day, within=within
+                            partner=partner, day=fresh_day, within=within
                         )
                 context = {"digest": by_language[language], "link": link, "week": week}
                 plan.outgoing.append(Outgoing(user, address, Kind.DIGEST, week, "digest", context))
         notified = [(u, a) for u, a in people if _wants(u, Kind.TIER_CHANGE)]
-        if not notified:
+        if fresh_day is None or not notified:
             continue
-        for change in content.tier_changes(partner=partner, through=day - timedelta(days=1)):
+        for change in content.tier_changes(partner=partner, day=day, through=fresh_day):
             link = _partner_link(partner, change.day)
             context = {"partner": partner, "change": change, "link": link}
             for user, address in notified:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -64,6 +65,8 @@ MIDDLEWARE = [
     "notifications.middleware.preferred_language",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "partnercredit.middleware.no_store_for_private_pages",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes requires.
     "axes.middleware.AxesMiddleware",
@@ -137,6 +140,9 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The largest events file the admin upload accepts, and how long uploaded files are kept.
+IMPORT_MAX_UPLOAD_MB = env.int("IMPORT_MAX_UPLOAD_MB", default=200)
+IMPORT_KEEP_DAYS = env.int("IMPORT_KEEP_DAYS", default=30)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 
 LOGIN_URL = "admin:login"
@@ -151,6 +157,16 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
+    # A dead Redis is noticed within seconds, not after the client's default retries; a task
+    # not acknowledged (its worker died) is delivered again after RECOMPUTE_STALE_SECONDS.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("RECOMPUTE_STALE_SECONDS", default=900),
+        "socket_connect_timeout": 2,
+        "socket_timeout": 10,
+    }
+    CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+    CELERY_REDIS_SOCKET_TIMEOUT = 10
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"timeout": 2.0}}
 else:
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("queue", "processed"):
@@ -169,6 +185,12 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered, not lost
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Sending a task (a web request waits for it) gives up after about two seconds: the page says
+# the broker is down and the beat sends the queued work once it is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 0, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5,
+}  # fmt: skip
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Every night at two in the morning, program time: compute the day that just ended.
@@ -180,6 +202,16 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-lost-recomputes": {
         "task": "credits.tasks.recompute_requeue",
         "schedule": crontab(minute="*/5"),
+    },
+    # Every minute: send admin imports lost in dispatch or orphaned by a dead worker.
+    "recover-import-jobs": {
+        "task": "credits.import_tasks.import_jobs_recover",
+        "schedule": crontab(minute="*"),
+    },
+    # Every night: delete uploaded import files IMPORT_KEEP_DAYS after their import ended.
+    "purge-import-files": {
+        "task": "credits.import_tasks.import_files_purge_old",
+        "schedule": crontab(hour=3, minute=30),
     },
     # Every day at seven in the morning, program time (after the nightly run): the e-mails due
     # today — the weekly digest on Monday (or the first day of the week whose results are
@@ -214,10 +246,25 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 FORMAT_MODULE_PATH = ["partnercredit.formats"]
 
 # --- Login throttling (django-axes) ---------------------------------------------------------
+# Behind TRUSTED_PROXY_COUNT proxies (each appending to X-Forwarded-For) the client's address is
+# that many hops back; 0 (the default): REMOTE_ADDR, and the header is ignored. See
+# partnercredit/throttling.py.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "partnercredit.throttling.client_ip"
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None  # the same rule, if django-ipware is used
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if TRUSTED_PROXY_COUNT else ("REMOTE_ADDR",)
+)
+AXES_HANDLER = "partnercredit.throttling.PairAndAddressHandler"
+# A username from one address after AXES_FAILURE_LIMIT failures; an address after
+# AXES_IP_FAILURE_LIMIT failures over any usernames.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_IP_FAILURE_LIMIT = env.int("AXES_IP_FAILURE_LIMIT", default=30)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Attempts during a lockout are not recorded: they do not make it last longer.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 
 # --- Production hardening -------------------------------------------------------------------
 if PRODUCTION:
@@ -234,6 +281,32 @@ if PRODUCTION:
     STATIC_ROOT = env.path("STATIC_ROOT", default=STATIC_ROOT)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Sessions end after SESSION_HOURS (default 8: a working day), however active.
+SESSION_COOKIE_AGE = env.int("SESSION_HOURS", default=8) * 3600
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp): scripts only from our own static files, never inline;
+# a <style> block needs the request's nonce (style="" attributes stay allowed: they cannot run
+# code); no plugins, no framing, forms post only to us.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,
@@ -241,4 +314,18 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # A refused request (403) is logged as one line, without a traceback.
+    "filters": {"forbidden_plain": {"()": "partnercredit.middleware.ForbiddenWithoutTraceback"}},
+    "loggers": {
+        "django.request": {
+            "handlers": ["console"],
+            "filters": ["forbidden_plain"],
+            "propagate": False,
+        },
+        "django.security": {
+            "handlers": ["console"],
+            "filters": ["forbidden_plain"],
+            "propagate": False,
+        },
+    },
 }

@@ -24,7 +24,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import ClientAccount, Employee, Partner
-from accounts.permissions import can_see_partner, is_program_admin, is_program_staff, partner_of
+from accounts.permissions import (
+    can_see_partner,
+    is_program_admin,
+    is_program_staff,
+    may_read_reports,
+    partner_of,
+)
 from credits.checks import (
     activity_verdicts,
     credit_check,
@@ -50,7 +56,7 @@ def report_view(view: View) -> View:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        if not is_program_staff(request.user) and partner_of(request.user) is None:
+        if not may_read_reports(request.user):
             raise PermissionDenied(_("Reports are for program staff and partner admins."))
         return view(request, *args, **kwargs)
 

@@ -329,7 +329,7 @@ def test_a_partner_admin_upload_accepts_only_that_partners_activities(
     assert report.errors == [
         "line 3: partner: 2002 is not your partner: you may import only its own activities",
         "line 4: event: partner_joined: a partner admin may import only activity rows",
-        "line 5: employee: bob@b.example is not an employee of partner 1001",
+        "line 5: employee: unknown employee 'bob@b.example' of partner 1001",
     ]
     assert not Partner.objects.filter(key="3003").exists()
 
@@ -436,8 +436,8 @@ def test_new_rows_go_straight_into_the_table_on_postgresql(world, tmp_path) -> N
 
 
 def test_a_row_imported_before_past_the_probe_is_a_duplicate(world, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr("credits.importing.activities.PROBE_ROWS", 1)
-    monkeypatch.setattr("credits.importing.activities.PROGRESS_EVERY", 1)
+    monkeypatch.setattr("credits.importing.activity_write.PROBE_ROWS", 1)
+    monkeypatch.setattr("credits.importing.activity_check.PROGRESS_EVERY", 1)
     events_import(path_or_file=write(tmp_path, HEADER + activity(), "before.csv"))
     content = HEADER + (
         activity("2026-04-03T09:00:00,7001,ann@nw.example,8001,blog,publish,a-0")
@@ -472,7 +472,7 @@ def test_a_row_imported_before_past_the_probe_is_a_duplicate(world, tmp_path, mo
 def test_bad_rows_after_a_probe_that_found_a_duplicate_are_reported_once(
     world, tmp_path, monkeypatch
 ) -> None:
-    monkeypatch.setattr("credits.importing.activities.PROBE_ROWS", 2)
+    monkeypatch.setattr("credits.importing.activity_write.PROBE_ROWS", 2)
     events_import(path_or_file=write(tmp_path, HEADER + activity(), "before.csv"))
     content = HEADER + (
         activity()  # a-1, imported before: the probe (lines 2 and 4) finds it
@@ -500,7 +500,7 @@ def test_bad_rows_after_a_probe_that_found_a_duplicate_are_reported_once(
 def test_a_ref_repeated_past_the_probe_is_an_error_and_nothing_is_written(
     world, tmp_path, monkeypatch
 ) -> None:
-    monkeypatch.setattr("credits.importing.activities.PROBE_ROWS", 1)
+    monkeypatch.setattr("credits.importing.activity_write.PROBE_ROWS", 1)
     content = HEADER + (
         activity("2026-04-03T09:00:00,7001,ann@nw.example,8001,blog,publish,a-0")
         + activity()
@@ -516,7 +516,7 @@ def test_a_ref_repeated_past_the_probe_is_an_error_and_nothing_is_written(
 
 
 def test_the_same_row_twice_past_the_probe_is_one_activity(world, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr("credits.importing.activities.PROBE_ROWS", 1)
+    monkeypatch.setattr("credits.importing.activity_write.PROBE_ROWS", 1)
     twice = activity("2026-04-03T10:00:00,7001,ann@nw.example,8001,blog,publish,")
     content = HEADER + activity("2026-04-03T09:00,7001,ann@nw.example,8001,crm,edit,") + twice * 2
 
@@ -527,7 +527,7 @@ def test_the_same_row_twice_past_the_probe_is_one_activity(world, tmp_path, monk
 
 
 def test_the_fast_path_probe_finds_rows_imported_before_by_either_key(world, tmp_path) -> None:
-    from credits.importing.activities import _any_imported
+    from credits.importing.activity_write import _any_imported
 
     if connection.vendor != "postgresql":
         pytest.skip("the probe is part of the PostgreSQL fast path only")

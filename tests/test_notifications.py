@@ -31,7 +31,7 @@ from notifications import services
 from notifications.models import Kind, SentNotification
 from notifications.services import notifications_send, preference_for, preference_update
 from notifications.tasks import send_notifications
-from tests.builders import act, at, give_access, make_client, make_employee
+from tests.builders import act, at, deal, give_access, make_client, make_employee
 
 DAY = date(2026, 3, 31)  # the day that just ended: a Tuesday
 TODAY = DAY + timedelta(days=1)
@@ -395,3 +395,50 @@ def test_the_beat_sends_the_notifications_every_morning() -> None:
     entry = app.conf.beat_schedule["send-notifications"]
     assert entry["task"] == send_notifications.name
     assert entry["schedule"].hour == {7} and entry["schedule"].minute == {0}
+
+
+# --- the credited tier ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def gold_on_day(partner_a, partner_admin, outsider) -> None:
+    """Partner A reaches Gold (100 total, 20 sold) on 2026-03-28, its first managed day."""
+    pytest.importorskip("credits.tiers", reason="credits.tiers (the credited tier) is not on main")
+    erin = make_employee(partner_a, "erin@alpha.example")
+    client = make_client("5001", amount="8000.00")
+    give_access(erin, client)
+    act(erin, client, "2026-03-28T10:00")
+    deal(partner_a, client, "2026-03-01", "400.00")
+    recompute_day(day=DAY)
+
+
+def test_partner_admin_hears_that_the_credited_tier_was_earned(gold_on_day, smtp) -> None:
+    notifications_send(day=TODAY)
+
+    [notice] = [m for m in smtp.to("alice@example.com") if "credited tier" in m["Subject"]]
+    assert notice["Subject"] == "Alpha Agency: credited tier none → Gold"
+    assert "On March 28, 2026 Alpha Agency earned the credited tier Gold" in _text(notice)
+    assert "https://credit.example/reports/partners/1001/?date=2026-03-28" in _html(notice)
+    assert not [m for m in smtp.to("oscar@example.com") if "credited tier" in m["Subject"]]
+    row = SentNotification.objects.get(kind=Kind.TIER_CHANGE)
+    assert (row.recipient, row.period) == ("alice@example.com", "2026-03-28")
+
+    notifications_send(day=TODAY + timedelta(days=1))  # the next morning: not again
+    assert SentNotification.objects.filter(kind=Kind.TIER_CHANGE).count() == 1
+
+
+def test_the_digest_gives_the_credited_tier_outlook(gold_on_day, smtp) -> None:
+    notifications_send(day=TODAY)
+
+    [digest] = [m for m in smtp.to("alice@example.com") if m["Subject"].startswith("Weekly")]
+    text = _text(digest)
+    assert "Credited tier: Gold; performance tier: Gold." in text
+    assert "Gold is kept at the recalibration of July 15, 2026" in text
+
+
+def test_a_tier_change_is_not_announced_from_a_stale_day(gold_on_day, smtp) -> None:
+    staleness.mark_stale(since=date(2026, 3, 29), what="A late import")
+
+    notifications_send(day=TODAY)
+
+    assert smtp.messages == []

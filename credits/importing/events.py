@@ -1,19 +1,28 @@
-"""Phase 1: the few non-activity rows, applied in (at, line) order through the services."""
+"""Phase 1: the non-activity rows, checked in memory in (at, line) order and written in bulk.
 
-from dataclasses import dataclass
+Each row is read (`event_read`), then applied to an in-memory `World` of the rows it names by
+the access services' own rules (`changes`); the rows it creates or changes, with their audit
+history, and the fingerprints that make a re-import skip it, are written together at the end
+(`Journal`). A refused row changes nothing: every check of a row runs before its first change.
+"""
+
+import uuid
+from collections import Counter
 from datetime import datetime, tzinfo
-from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection
 from django.utils import timezone
 
-from accounts import services as access
-from accounts.models import ClientAccount, Employee, Partner
+from accounts.services import Actor
+from credits.importing import messages
+from credits.importing.changes import Changes
+from credits.importing.journal import Journal
 from credits.importing.reading import (
     KINDS,
     NEEDS,
     ROLES,
+    EventRow,
     Header,
     RowError,
     amount_parse,
@@ -21,41 +30,42 @@ from credits.importing.reading import (
     choice_parse,
     country_parse,
     currency_parse,
+    key_parse,
     text_check,
 )
 from credits.importing.report import ImportReport
+from credits.importing.world import World
 from credits.models import ImportedEvent
-from credits.services import deal_record, fingerprint
-from partnercredit.days import program_day
+from credits.services import fingerprint
 
 # Columns that make up a row's identity when it has no ref, in this order.
-IDENTITY = (
-    "partner",
-    "employee",
-    "client",
-    "name",
-    "role",
-    "country",
-    "currency",
-    "amount",
-    "kind",
-)
+IDENTITY = ("partner", "employee", "client", "name", "role", "country", "currency", "amount",
+            "kind")  # fmt: skip
+WRITE_EVERY = 50_000  # rows applied between two bulk writes
+# The longest partner key, hub id and e-mail (the model fields).
+SIZES = (("partner", 32), ("client", 32), ("employee", 254))
+CREATES = {"partner_joined": "partner", "client_added": "client"}
+PARSERS = {
+    "role": lambda text: choice_parse(text, "role", ROLES),
+    "kind": lambda text: choice_parse(text, "kind", KINDS),
+    "country": country_parse,
+    "currency": currency_parse,
+    "employee": str.lower,  # e-mails compare case-insensitively (SPEC §2)
+}
 
 
-@dataclass
-class EventRow:
-    line: int
-    at: datetime
-    event: str
-    values: dict[str, str]
-    amount: Decimal | None
-    ref: str
+def identity(row: EventRow, moments: dict | None = None) -> str:
+    """The fingerprint (hex) of a row: its ref, or its normalised content.
 
-    def identity(self) -> str:
-        """The fingerprint (hex) of this row: its ref, or its normalised content."""
-        content = [self.event, timezone.localtime(self.at).isoformat()]
-        content += [self.values.get(column, "") for column in IDENTITY]
-        return fingerprint(self.ref, content).hex
+    `moments`: program-time ISO texts already computed, by moment (rows share few moments).
+    """
+    moment = moments.get(row.at) if moments is not None else None
+    if moment is None:
+        moment = timezone.localtime(row.at).isoformat()
+        if moments is not None:
+            moments[row.at] = moment
+    content = [row.event, moment, *[row.values.get(column, "") for column in IDENTITY]]
+    return fingerprint(row.ref, content).hex
 
 
 def event_read(line: int, event: str, fields: list[str], header: Header, tz: tzinfo) -> EventRow:
@@ -66,21 +76,16 @@ def event_read(line: int, event: str, fields: list[str], header: Header, tz: tzi
         values["name"] = text_check(raw["name"], "name", 200)  # kept verbatim, formulas too
     for column in NEEDS[event]:
         if column not in values:
-            raise RowError(column, f"required for {event}")
+            raise RowError(column, messages.required(event))
     at = at_parse(raw["at"].strip(), tz)
-    for column, size in (("partner", 32), ("client", 32), ("employee", 254)):
+    for column, size in SIZES:
         if column in values:
             text_check(values[column], column, size)
-    if "employee" in values:
-        values["employee"] = values["employee"].lower()
-    if "role" in values:
-        values["role"] = choice_parse(values["role"], "role", ROLES)
-    if "kind" in values:
-        values["kind"] = choice_parse(values["kind"], "kind", KINDS)
-    if "country" in values:
-        values["country"] = country_parse(values["country"])
-    if "currency" in values:
-        values["currency"] = currency_parse(values["currency"])
+    for column, parse in PARSERS.items():
+        if column in values:
+            values[column] = parse(values[column])
+    if event in CREATES:  # a new partner key or hub id must be a valid key
+        values[CREATES[event]] = key_parse(values[CREATES[event]], CREATES[event])
     amount = None
     if "amount" in values:
         amount = amount_parse(values["amount"])
@@ -89,115 +94,70 @@ def event_read(line: int, event: str, fields: list[str], header: Header, tz: tzi
     return EventRow(line=line, at=at, event=event, values=values, amount=amount, ref=ref)
 
 
-def events_apply(rows: list[EventRow], report: ImportReport, actor: access.Actor) -> None:
-    """Apply rows in (at, file order); each in a savepoint, so a refused row leaves no trace."""
-    for row in sorted(rows, key=lambda r: (r.at, r.line)):
-        key = row.identity()
-        if ImportedEvent.objects.filter(fingerprint=key).exists():
-            report.duplicates += 1
-            continue
-        try:
-            with transaction.atomic():
-                _apply(row, actor)
-                ImportedEvent.objects.create(fingerprint=key, event=row.event, at=row.at)
-        except RowError as exc:
-            report.reject(row.line, exc.column, exc.reason)
-        except ValidationError as exc:
-            report.reject(row.line, "event", f"{row.event} refused: {'; '.join(exc.messages)}")
-        else:
-            report.applied += 1
+def events_apply(
+    rows: list[EventRow], report: ImportReport, actor: Actor
+) -> tuple[datetime | None, Counter[str]]:
+    """Apply the rows in (at, file order) and write what they changed.
 
+    The first moment applied, and the rows written by table.
 
-def _partner(values: dict[str, str]) -> Partner:
-    partner = Partner.objects.filter(key=values["partner"]).first()
-    if partner is None:
-        raise RowError("partner", f"unknown partner {values['partner']!r}")
-    return partner
-
-
-def _employee(values: dict[str, str]) -> Employee:
-    partner = _partner(values)
-    employee = (
-        Employee.objects.select_related("partner")
-        .filter(partner=partner, email=values["employee"])
-        .first()
+    A row whose fingerprint was imported before (or applied earlier in this file) is a
+    duplicate; a refused row is reported and changes nothing. `rows` is emptied as it goes, and
+    the journal written every `WRITE_EVERY` rows, so memory holds the world, not the file.
+    """
+    rows.sort(key=lambda row: (row.at, row.line), reverse=True)  # popped from the end
+    moments: dict = {}
+    keys = [identity(row, moments) for row in rows]
+    done = _imported(keys)
+    world = World.load(
+        partners={row.values["partner"] for row in rows if "partner" in row.values},
+        clients={row.values["client"] for row in rows if "client" in row.values},
+        since=rows[-1].at if rows else None,
     )
-    if employee is None:
-        raise RowError(
-            "employee", f"unknown employee {values['employee']!r} of partner {partner.key}"
-        )
-    return employee
+    journal = Journal(actor=actor, now=timezone.now())
+    changes, first = Changes(world=world, journal=journal), None
+    while rows:
+        row, key = rows.pop(), keys.pop()
+        if key in done:
+            report.duplicates += 1
+        elif _applied(changes, row, report):
+            done.add(key)
+            journal.event_imported(key, row.event, row.at)
+            first = first or row.at
+        if len(rows) % WRITE_EVERY == 0:
+            journal.write()
+    return first, journal.written
 
 
-def _client(values: dict[str, str]) -> ClientAccount:
-    client = ClientAccount.objects.filter(hub_id=values["client"]).first()
-    if client is None:
-        raise RowError("client", f"unknown client {values['client']!r}")
-    return client
+def _applied(changes: Changes, row: EventRow, report: ImportReport) -> bool:
+    try:
+        changes.apply(row)
+    except RowError as exc:
+        report.reject(row.line, exc.column, exc.reason)
+    except ValidationError as exc:
+        report.reject(row.line, "event", messages.refused(row.event, exc.messages))
+    else:
+        report.applied += 1
+        return True
+    return False
 
 
-ACCESS_CHANGES = {
-    "client_assigned": access.client_assign,
-    "client_unassigned": access.client_unassign,
-    "seat_added": access.seat_add,
-    "seat_removed": access.seat_remove,
-    "employee_deactivated": access.employee_deactivate,
-    "employee_reactivated": access.employee_reactivate,
-}
-
-
-def _apply(row: EventRow, actor: access.Actor) -> None:  # noqa: C901 — one branch per event
-    v, at, event = row.values, row.at, row.event
-    if event == "partner_joined":
-        access.partner_join(key=v["partner"], name=v.get("name", ""), at=at, actor=actor)
-    elif event == "partner_left":
-        access.partner_leave(partner=_partner(v), at=at, actor=actor)
-    elif event == "employee_added":
-        role = v.get("role", "employee")
-        access.employee_add(
-            partner=_partner(v),
-            email=v["employee"],
-            name=v.get("name", ""),
-            role=Employee.Role.EMPLOYEE if role == "client_access_manager" else role,
-            is_client_access_manager=role == "client_access_manager",
-            at=at,
-            actor=actor,
-        )
-    elif event in ("employee_deactivated", "employee_reactivated"):
-        ACCESS_CHANGES[event](employee=_employee(v), at=at, actor=actor)
-    elif event in ("client_assigned", "client_unassigned", "seat_added", "seat_removed"):
-        employee = _employee(v)
-        ACCESS_CHANGES[event](employee=employee, client=_client(v), at=at, actor=actor)
-    elif event == "client_added":
-        access.client_add(
-            hub_id=v["client"],
-            name=v["name"],
-            country=v["country"],
-            currency=v["currency"],
-            amount=row.amount,
-            at=at,
-            actor=actor,
-        )
-    elif event == "mrr_changed":
-        client = _client(v)
-        access.client_mrr_change(
-            client=client, amount=row.amount, currency=v.get("currency"), at=at, actor=actor
-        )
-    elif event == "all_employees_removed":
-        access.client_remove_all_employees(
-            partner=_partner(v), client=_client(v), at=at, actor=actor
-        )
-    elif event == "services_ended":
-        access.services_end(partner=_partner(v), client=_client(v), at=at, actor=actor)
-    elif event == "deal_closed":
-        deal_record(
-            partner=_partner(v),
-            client=_client(v),
-            closed_on=program_day(at),
-            amount=row.amount,
-            currency=v["currency"],
-            kind=v["kind"],
-            ref=row.ref,
-        )
-    else:  # pragma: no cover — event_read only lets known events through
-        raise RowError("event", f"unknown event {event!r}")
+def _imported(keys: list[str]) -> set[str]:
+    """The fingerprints among `keys` that were imported before."""
+    found: set[str] = set()
+    if not keys or not ImportedEvent.objects.exists():
+        return found
+    table = ImportedEvent._meta.db_table
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), 10_000):
+            chunk = keys[start : start + 10_000]
+            if connection.vendor == "postgresql":
+                sql = f"SELECT fingerprint::text FROM {table} WHERE fingerprint = ANY(%s::uuid[])"
+                cursor.execute(sql, [chunk])
+            else:
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT fingerprint FROM {table} WHERE fingerprint IN ({marks})", chunk
+                )
+            found.update(uuid.UUID(value).hex for (value,) in cursor.fetchall())
+    return found

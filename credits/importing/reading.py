@@ -7,13 +7,17 @@ over-long line becomes an error naming its line instead of aborting the whole re
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
+from django.core.exceptions import ValidationError
+
+from credits.importing import messages
 from partnercredit.iso import COUNTRIES, CURRENCIES
+from partnercredit.validators import validate_amount, validate_key
 
 COLUMNS = (
     "at",
@@ -56,7 +60,11 @@ KINDS = ("sourced", "assisted")
 MAX_LINE_BYTES = 1 << 20
 csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
 
-_AMOUNT = re.compile(r"-?\d{1,15}(?:\.\d{1,2})?")
+_AMOUNT = re.compile(r"-?\d{1,15}(?:\.\d{1,2})?", re.ASCII)  # ASCII: no full-width digits
+MOMENT_FORM = "YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][±HH:MM]"
+MOMENT = re.compile(
+    r"\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d{1,6})?)?(?:Z|[+-]\d\d:?\d\d)?)?", re.ASCII
+)
 
 
 class RowError(Exception):
@@ -153,6 +161,18 @@ class Lines:
         self.bad[number] = RowError(column, reason)
 
 
+@dataclass(slots=True)
+class EventRow:
+    """A checked non-activity row: its moment, event, values (stripped, normalised) and ref."""
+
+    line: int
+    at: datetime
+    event: str
+    values: dict[str, str]
+    amount: Decimal | None
+    ref: str
+
+
 @dataclass
 class Header:
     index: dict[str, int]
@@ -207,23 +227,57 @@ def header_read(fields: list[str] | RowError | None) -> Header:
 
 
 def at_parse(text: str, tz: tzinfo) -> datetime:
-    """ISO date or datetime; naive means program time (what make_aware does for zoneinfo)."""
+    """ISO calendar date or datetime; naive means program time (what make_aware does for zoneinfo).
+
+    Only the calendar form `YYYY-MM-DD[THH:MM[:SS[.ffffff]]][Z|±HH:MM]` (a week date such as
+    `2026-W47-1` is refused), and only moments that exist in UTC and in program time.
+    """
+    value = _moment_read(text)
+    aware = value.replace(tzinfo=tz) if value.tzinfo is None else value
+    in_range(aware, tz, text)
+    return aware
+
+
+def _moment_read(text: str) -> datetime:
+    if not MOMENT.fullmatch(text):
+        raise RowError("at", messages.bad_moment(text, f"expected {MOMENT_FORM}"))
     try:
-        value = datetime.fromisoformat(text)
+        return datetime.fromisoformat(text)
     except ValueError as exc:
-        raise RowError("at", f"{text!r} is not a valid ISO date or datetime ({exc})") from None
-    return value.replace(tzinfo=tz) if value.tzinfo is None else value
+        raise RowError("at", messages.bad_moment(text, str(exc))) from None
+
+
+def in_range(aware: datetime, tz: tzinfo, text: str) -> datetime:
+    """`aware` in program time; a RowError when it or its UTC form is beyond year 9999."""
+    try:
+        aware.astimezone(UTC)
+        return aware.astimezone(tz)
+    except OverflowError:
+        raise RowError("at", messages.bad_moment(text, "out of range")) from None
 
 
 def amount_parse(text: str, column: str = "amount") -> Decimal:
-    """A decimal with `.` and at most two decimals, no thousands separator; not negative."""
+    """A decimal with `.` and at most two decimals, ASCII digits, no thousands separator; not
+    negative and at most `MAX_AMOUNT` (`partnercredit.validators`)."""
     text = text.strip()
     if not _AMOUNT.fullmatch(text):
         raise RowError(column, f"{text!r} is not a decimal number with at most two decimals")
     value = Decimal(text)
     if value < 0:
         raise RowError(column, f"{text} is negative")
-    return value
+    return _valid(validate_amount, value, column)
+
+
+def key_parse(text: str, column: str) -> str:
+    """A new partner key or hub id: `partnercredit.validators.KEY_PATTERN`."""
+    return _valid(validate_key, text, column)
+
+
+def _valid(validator: Callable, value: object, column: str) -> Any:  # noqa: ANN401
+    try:
+        return validator(value, column)
+    except ValidationError as exc:
+        raise RowError(column, "; ".join(exc.messages)) from None
 
 
 def currency_parse(text: str) -> str:
@@ -249,7 +303,7 @@ def choice_parse(text: str, column: str, choices: tuple[str, ...]) -> str:
 
 def text_check(value: str, column: str, max_length: int) -> str:
     if len(value) > max_length:
-        raise RowError(column, f"longer than {max_length} characters")
+        raise RowError(column, messages.too_long(max_length))
     if "\x00" in value:
-        raise RowError(column, "contains a NUL character")
+        raise RowError(column, messages.NUL)
     return value

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 MAX_ERRORS_KEPT = 1000
 
 ErrorSink = Callable[[str], None]
-Progress = Callable[[int, int], None]
+Progress = Callable[[str, int, int], None]  # (stage, rows done, rows in all or 0)
 
 
 @dataclass
