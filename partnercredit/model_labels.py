@@ -57,6 +57,7 @@ LABELS = [
     gettext_noop("The latest data change this run had seen when it started."),
     gettext_noop("The login of this employee, if they use partnercredit."),
     gettext_noop("The week, day or event this e-mail is about: one e-mail per period."),
+    gettext_noop("The worker's last sign of life while it ran the job."),
     gettext_noop("Weekly digest"),
     gettext_noop("Why the partner needs access."),
     gettext_noop("access request"),
