@@ -13,7 +13,7 @@ rows of the user's partner (`partner_of`), and pairs that with the `has_*_permis
 Another partner's object id typed into a URL gives 404, never a page or a hint.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path, unquote
@@ -30,8 +30,13 @@ from accounts.permissions import (
 )
 from partnercredit.adminlists import BoundedChangeListMixin
 
+if TYPE_CHECKING:  # a mixin of ModelAdmins: the type checker reads it as one
+    _AdminBase = admin.ModelAdmin
+else:
+    _AdminBase = object
 
-class PartnerScopedAdmin(BoundedChangeListMixin):
+
+class PartnerScopedAdmin(BoundedChangeListMixin, _AdminBase):
     """Mix in before `admin.ModelAdmin` (or `SimpleHistoryAdmin`).
 
     `partner_field` is the lookup path from the model to its Partner ("partner",
@@ -106,7 +111,9 @@ class PartnerScopedAdmin(BoundedChangeListMixin):
 
     # --- objects out of scope are not found ----------------------------------------------------
 
-    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):
+    def get_object(  # the admin's model, never None
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Any:
         obj = super().get_object(request, object_id, from_field)
         if obj is None:
             # Django would redirect with "doesn't exist"; a plain 404 says even less.
@@ -125,7 +132,8 @@ class PartnerScopedAdmin(BoundedChangeListMixin):
         self.get_object(request, unquote(object_id))
         if request.method == "POST":
             raise PermissionDenied  # reverting would bypass the services
-        return super().history_form_view(request, object_id, version_id, extra_context)
+        # SimpleHistoryAdmin's view: every scoped admin that has history mixes it in.
+        return super().history_form_view(request, object_id, version_id, extra_context)  # type: ignore[misc]
 
     def revert_disabled(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return True

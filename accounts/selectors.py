@@ -110,3 +110,29 @@ def hub_ids_partner_may_act_in(partner: Partner, hub_ids: Iterable[str]) -> set[
             partner, ClientAccount.objects.filter(hub_id__in=list(hub_ids))
         ).values_list("hub_id", flat=True)
     )
+
+
+def clients_only_they_serve(employees: list[Employee]) -> list[tuple[Employee, ClientAccount]]:
+    """(employee, client) where the employee is assigned and seated, and no other active
+    employee of the partner outside `employees` is: deactivating them leaves the client with
+    nobody whose activity counts, so its credit runs out (SPEC §3.4)."""
+    chosen = {e.pk for e in employees}
+    found = []
+    for employee in employees:
+        seated = Seat.objects.filter(employee=employee, end__isnull=True).values("client")
+        for assignment in Assignment.objects.filter(
+            employee=employee, end__isnull=True, client__in=seated
+        ).select_related("client"):
+            others = Employee.objects.filter(
+                partner_id=employee.partner_id, is_active=True
+            ).exclude(pk__in=chosen)
+            served = Assignment.objects.filter(
+                client=assignment.client, end__isnull=True, employee__in=others
+            ).filter(
+                employee__in=Seat.objects.filter(client=assignment.client, end__isnull=True).values(
+                    "employee"
+                )
+            )
+            if not served.exists():
+                found.append((employee, assignment.client))
+    return found

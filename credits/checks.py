@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
@@ -98,7 +98,7 @@ class CreditCheck:
             return "error", _("Not earning managed credit: %(detail)s") % {
                 "detail": cause.detail
             } + stale
-        if self.earning:
+        if self.earning and cause is not None:
             return (
                 "warning",
                 _("Earning managed credit, but %(step)s: no — %(detail)s")
@@ -116,14 +116,6 @@ class CreditCheck:
             )
             % {"detail": detail},
         )
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
 
 
 def _lower_first(text: str) -> str:
@@ -283,7 +275,7 @@ def _activity_steps(
         )
     employee_id, at = last
     last_day = program_day(at)
-    credit_until = last_day + timedelta(days=grace)
+    credit_until: date | None = last_day + timedelta(days=grace)
     steps = [
         Step(
             gettext_noop("Counted qualifying activity within the grace period"),
@@ -451,7 +443,7 @@ def credit_check(*, partner: Partner, client: ClientAccount, day: date) -> Credi
         credit_until = None
     line = _published_line(partner, client, day)
     published = line is not False
-    if published and line is not None:
+    if isinstance(line, CreditLine):
         open_on_day, credit_until = True, line.credit_until
         points = (
             _("no points (no rate)")
@@ -491,7 +483,9 @@ def credit_check(*, partner: Partner, client: ClientAccount, day: date) -> Credi
     )
 
 
-def _published_line(partner: Partner, client: ClientAccount, day: date) -> CreditLine | None | bool:
+def _published_line(
+    partner: Partner, client: ClientAccount, day: date
+) -> CreditLine | None | Literal[False]:
     """The day's published credit line; None if the day has none; False if never computed."""
     run_id = DayResult.objects.filter(day=day).values_list("run_id", flat=True).first()
     if run_id is None:

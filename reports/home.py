@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Case, Count, F, Value, When
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -198,8 +198,10 @@ def partner_home(*, partner: Partner, day: date, run_id: int, without: list[str]
     deals = deals_counting(partner_id=partner.pk, day=day)
     managed = managed_mrr(lines, day)
     sold = sold_mrr(deals, day)
+    outlooks = queries.tier_outlooks(standings=[standing], day=day) if standing else {}
     return {
         "standing": standing,
+        "outlook": outlooks.get(partner.pk),
         "progress": tier_progress(standing, day) if standing else None,
         "managed_mrr": managed,
         "managed_mrr_usd": money_total_usd(managed),
@@ -264,17 +266,55 @@ def staff_home(*, day: date, run_id: int) -> dict:
         "credited_counts": tier_counts(run_id, "credited_tier") if has_credited else None,
         "last_run": last_nightly_run(),
         "movers": biggest_movers(day=day, run_id=run_id),
-        "recalibration": recalibration_changes(day=day),
+        "recalibration": recalibration_changes(day=day, run_id=run_id),
     }
 
 
-def recalibration_changes(*, day: date) -> dict | None:
-    """The tier changes due at the next recalibration day (`credits.tiers`), when available."""
-    try:
-        from credits import tiers as tier_rules
-    except ImportError:
+RECALIBRATION_ROWS = 100
+
+
+@dataclass(frozen=True)
+class DueChange:
+    partner: Partner
+    outlook: queries.TierOutlook
+
+    @property
+    def falls(self) -> bool:
+        """Whether the tier can no longer be kept: too few days left in the window."""
+        o = self.outlook.outlook
+        return o is not None and not o.secure and o.days_short > o.days_left
+
+
+def recalibration_changes(*, day: date, run_id: int) -> dict | None:
+    """Partners holding a tier above the one they perform at whose tier is not yet kept at the
+    next recalibration (`credits.tiers`), those that can no longer keep it first; None before
+    the credited tier exists."""
+    if not any(f.name == "credited_tier" for f in Standing._meta.get_fields()):
         return None
-    changes = getattr(tier_rules, "recalibration_changes", None)
-    if changes is None:
-        return None
-    return {"day": tier_rules.next_recalibration(day), "changes": changes(day=day)}
+    tiers = tiers_in_force(day)
+    ranks = {t.name: t.rank for t in tiers}
+
+    def rank(field: str) -> Case:
+        return Case(
+            *[When(**{field: name}, then=Value(r)) for name, r in ranks.items()], default=Value(0)
+        )
+
+    standings = list(
+        Standing.objects.filter(run_id=run_id)
+        .exclude(credited_tier="")
+        .annotate(held_rank=rank("credited_tier"), performing_rank=rank("tier"))
+        .filter(held_rank__gt=F("performing_rank"))
+        .select_related("partner")
+        .order_by("partner__key")[: RECALIBRATION_ROWS * 4]
+    )
+    outlooks = queries.tier_outlooks(standings=standings, day=day)
+    due = [
+        DueChange(s.partner, outlooks[s.partner_id])
+        for s in standings
+        if s.partner_id in outlooks
+        and outlooks[s.partner_id].outlook is not None
+        and not outlooks[s.partner_id].outlook.secure
+    ]
+    due.sort(key=lambda c: (not c.falls, c.partner.key))
+    recalibration = next(iter(outlooks.values())).recalibration if outlooks else None
+    return {"day": recalibration, "changes": due[:RECALIBRATION_ROWS]}

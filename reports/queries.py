@@ -103,6 +103,7 @@ class NextTier:
     binding: str
     binding_title: str = ""  # `binding` in the language of the page
     binding_title: str = ""  # `binding` in the language of the page
+    binding_title: str = ""  # `binding` in the language of the page
 
 
 def next_tier(tiers: list[Tier], standing: Standing) -> NextTier:
@@ -436,3 +437,91 @@ def missing_rate_warnings(
             f"no points{named if partner is not None else ''}."
         )
     return warnings
+
+
+# --- The credited tier's outlook (docs/rules.md §7) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class TierOutlook:
+    """Both tiers of a partner on a day and what it must meet to keep the one it holds."""
+
+    held: str
+    performing: str
+    outlook: object | None  # credits.tiers.Outlook
+
+    @property
+    def headline(self) -> str:
+        performing = self.performing or "no tier"
+        if not self.held:
+            return f"Holds no tier; performing at {performing}."
+        until = f" until at least {self.outlook.held_until}" if self.outlook else ""
+        return f"Holds {self.held}{until}; performing at {performing}."
+
+    @property
+    def recalibration(self) -> date | None:
+        return self.outlook.recalibration if self.outlook else None
+
+    @property
+    def keep(self) -> str:
+        """What the partner must meet, on how many more days of the window, to keep its tier."""
+        o = self.outlook
+        if o is None or not self.held:
+            return ""
+        window = f"the review window {o.window_start} … {o.recalibration}"
+        if o.protected:
+            return f"{self.held} is protected at the {o.recalibration} recalibration: it is kept."
+        if o.days_short == 0:
+            return (
+                f"{self.held} is kept: its minimums were met on {o.days_met} days of {window} "
+                f"({o.days_needed} needed)."
+            )
+        if o.days_short <= o.days_left:
+            return (
+                f"To keep {self.held}: meet its minimums on {o.days_short} more of the "
+                f"{o.days_left} days left in {window}."
+            )
+        return (
+            f"{self.held} cannot be kept at {o.recalibration}: its minimums were met on "
+            f"{o.days_met} days of {window}, {o.days_needed} are needed and {o.days_left} are left."
+        )
+
+
+def tier_outlooks(*, standings: list[Standing], day: date) -> dict[int, TierOutlook]:
+    """partner id → TierOutlook for the given standings of `day`, in two queries whatever
+    their number (the same reading as `credits.tiers.keep_outlook`). Empty before the credited
+    tier exists."""
+    try:
+        from credits import tiers as tier_rules
+        from credits.models import TierDay
+    except ImportError:
+        return {}
+    Outlook, Rules = tier_rules.Outlook, tier_rules.Rules
+    ids = [s.partner_id for s in standings]
+    rules = Rules.load()
+    recalibration = rules.next_recalibration(day + timedelta(days=1))
+    lo, _ = rules.review_window(recalibration)
+    rows = {r.partner_id: r for r in TierDay.objects.filter(partner_id__in=ids, day=day)}
+    met: dict[int, int] = {}
+    window = TierDay.objects.filter(partner_id__in=ids, day__gte=lo, day__lte=day)
+    for partner_id, names in window.values_list("partner_id", "met").iterator(chunk_size=5000):
+        row = rows.get(partner_id)
+        if row is not None and row.credited and row.credited in names:
+            met[partner_id] = met.get(partner_id, 0) + 1
+    result = {}
+    for standing in standings:
+        row = rows.get(standing.partner_id)
+        outlook = None
+        if row is not None:
+            outlook = Outlook(
+                tier=row.credited,
+                recalibration=recalibration,
+                window_start=lo,
+                protected=rules.protected(earned_on=row.earned_on, recalibration=recalibration),
+                days_met=met.get(standing.partner_id, 0),
+                days_needed=rules.review_min_days,
+                days_left=(recalibration - max(day, lo - timedelta(days=1))).days,
+            )
+        held = row.credited if row is not None else getattr(standing, "credited_tier", "")
+        result[standing.partner_id] = TierOutlook(held, standing.tier, outlook)
+    return result

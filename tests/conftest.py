@@ -4,8 +4,10 @@ Three personas: program staff, the partner admin of partner A, and an outsider: 
 admin of partner B.
 """
 
+from collections.abc import Iterator
 from datetime import date
 from importlib import import_module
+from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -14,6 +16,7 @@ from django.contrib.auth.models import Group, User
 from accounts.models import Partner
 from partnercredit.celery import app as celery_app
 from tests.builders import TwoPartners, at, make_employee, make_partner, two_partners_build
+from tests.workers import UNREACHABLE_BROKER
 
 
 @pytest.fixture(autouse=True)
@@ -94,6 +97,32 @@ def access_manager(partner_a) -> User:
     user = User.objects.create_user("cam", "cam@example.com", "pw", is_staff=True)
     make_employee(partner_a, "cam@example.com", is_client_access_manager=True, user=user)
     return user
+
+
+@pytest.fixture
+def media_in_tmp(settings, tmp_path: Path) -> None:
+    """Uploaded files go to the test's own folder."""
+    settings.MEDIA_ROOT = tmp_path
+
+
+def _reset_producer_pool() -> None:
+    # Celery's private connection caches: celery-types do not declare them.
+    celery_app._pool = None  # type: ignore[attr-defined]
+    celery_app.amqp._producer_pool = None  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def broker_down() -> Iterator[None]:
+    """Point the app's Celery producer at a port where nothing listens, then restore it."""
+    conf = celery_app.conf
+    saved = conf.broker_url, conf.broker_transport_options
+    conf.task_always_eager = False
+    conf.update(broker_url=UNREACHABLE_BROKER, broker_transport_options={})
+    _reset_producer_pool()
+    yield
+    conf.update(broker_url=saved[0], broker_transport_options=saved[1])
+    _reset_producer_pool()
+    conf.task_always_eager = True
 
 
 @pytest.fixture

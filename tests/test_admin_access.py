@@ -9,9 +9,13 @@ from accounts.permissions import PROGRAM_ADMINS
 from tests.builders import approve_access, make_client, make_employee
 
 
-def _action(client, model: str, action: str, *pks: int, query: str = ""):
+def _action(client, model: str, action: str, *pks: int, query: str = "", confirm: str = ""):
+    """Run an admin action; `confirm`: type it on the confirmation page the action shows."""
     url = reverse(f"admin:accounts_{model}_changelist") + query
-    return client.post(url, {"action": action, "_selected_action": list(pks)}, follow=True)
+    data = {"action": action, "_selected_action": list(pks)}
+    if confirm:
+        data.update(confirmed="Confirm", confirmation=confirm)
+    return client.post(url, data, follow=True)
 
 
 def _messages(response) -> list[str]:
@@ -63,7 +67,9 @@ def test_partner_admin_deactivates_and_reactivates_employees_with_a_count(
 ):
     extra = make_employee(two_partners.partner_a, "extra@alpha.example")
     client.force_login(partner_admin)
-    response = _action(client, "employee", "deactivate", two_partners.anna.pk, extra.pk)
+    response = _action(
+        client, "employee", "deactivate", two_partners.anna.pk, extra.pk, confirm="777001"
+    )  # anna is the last of partner A who earns credit in 777001
     assert "2 employees deactivated." in _messages(response)
     assert not Employee.objects.filter(
         pk__in=[two_partners.anna.pk, extra.pk], is_active=True
@@ -114,7 +120,7 @@ def test_access_manager_adds_and_removes_a_seat_but_cannot_add_employees(
     assert response.status_code == 302
     seat = Seat.objects.get(employee=two_partners.anna, client=fresh, end__isnull=True)
     assert seat.history.latest().history_user == access_manager
-    response = _action(client, "seat", "remove_seats", seat.pk)
+    response = _action(client, "seat", "remove_seats", seat.pk, confirm="777009")
     assert "1 seat ended." in _messages(response)
     seat.refresh_from_db()
     assert seat.end is not None and seat.ended_by == access_manager
@@ -299,7 +305,7 @@ def test_history_shows_who_changed_what_and_is_scoped(
     client, two_partners, partner_admin, outsider
 ):
     client.force_login(partner_admin)
-    _action(client, "employee", "deactivate", two_partners.anna.pk)
+    _action(client, "employee", "deactivate", two_partners.anna.pk, confirm="777001")
     url = reverse("admin:accounts_employee_history", args=[two_partners.anna.pk])
     content = client.get(url).content.decode()
     assert "alice" in content  # the actor
@@ -364,3 +370,69 @@ def test_partner_admin_changes_an_employee_role_on_its_page(client, two_partners
         True,
     )
     assert two_partners.anna.history.latest().history_user == partner_admin
+
+
+# --- actions that end credit as a side effect ask first (issue 14 point 4) ------------------------
+
+
+@pytest.mark.django_db
+def test_removing_the_last_seat_says_what_ends_and_asks_to_confirm(
+    client, two_partners, partner_admin
+):
+    seat = Seat.objects.get(employee=two_partners.anna, client=two_partners.client_a, end=None)
+    client.force_login(partner_admin)
+    page = _action(client, "seat", "remove_seats", seat.pk)
+    text = page.content.decode()
+    assert "1001 in Client 777001 (777001): its last seat" in text
+    assert "Type “777001” to confirm." in text
+    seat.refresh_from_db()
+    assert seat.end is None  # nothing happened yet
+    _action(client, "seat", "remove_seats", seat.pk, confirm="777999")  # mistyped
+    seat.refresh_from_db()
+    assert seat.end is None
+    response = _action(client, "seat", "remove_seats", seat.pk, confirm="777001")
+    assert "1 seat ended." in _messages(response)
+    assert RelationshipEnd.objects.filter(
+        client=two_partners.client_a, reason=RelationshipEnd.Reason.LAST_SEAT_REMOVED
+    ).exists()
+
+
+@pytest.mark.django_db
+def test_removing_a_seat_that_is_not_the_last_needs_no_confirmation(
+    client, two_partners, partner_admin
+):  # fmt: skip
+    from tests.builders import give_access
+
+    nina = make_employee(two_partners.partner_a, "nina@alpha.example")
+    give_access(nina, two_partners.client_a)
+    seat = Seat.objects.get(employee=nina, client=two_partners.client_a, end=None)
+    client.force_login(partner_admin)
+    response = _action(client, "seat", "remove_seats", seat.pk)
+    assert "1 seat ended." in _messages(response)
+
+
+@pytest.mark.django_db
+def test_deactivating_the_last_earner_says_what_runs_out_and_asks_to_confirm(
+    client, two_partners, partner_admin
+):  # fmt: skip
+    client.force_login(partner_admin)
+    page = _action(client, "employee", "deactivate", two_partners.anna.pk).content.decode()
+    assert "anna@alpha.example is the last of 1001 who earns credit there" in page
+    assert "60 days after the last qualifying activity" in page
+    two_partners.anna.refresh_from_db()
+    assert two_partners.anna.is_active
+    # an employee who serves no client alone is deactivated at once
+    extra = make_employee(two_partners.partner_a, "extra@alpha.example")
+    assert "1 employee deactivated." in _messages(
+        _action(client, "employee", "deactivate", extra.pk)
+    )
+
+
+@pytest.mark.django_db
+def test_an_activity_page_is_titled_with_the_client_hub_id(client, two_partners, partner_admin):
+    from credits.models import Activity
+
+    activity = Activity.objects.get(client=two_partners.client_a)
+    client.force_login(partner_admin)
+    page = client.get(reverse("admin:credits_activity_change", args=[activity.pk])).content.decode()
+    assert "blog/publish in 777001 at 2026-01-05" in page

@@ -327,3 +327,38 @@ def test_may_see_and_may_act_in_agree_with_the_world(two_partners) -> None:
         acting.values_list("pk", flat=True)
     )
     assert CreditLine.objects.filter(partner=two_partners.partner_a).exists()
+
+
+# --- uploads of activities ------------------------------------------------------------------------
+
+
+def test_outsider_cannot_upload_activities_in_partner_a_client(
+    client, two_partners, outsider, settings, tmp_path, django_capture_on_commit_callbacks
+):  # fmt: skip
+    """The credit fabrication of issue 18: one uploaded activity in 777001 would halve A's credit."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from credits.models import Activity, ImportJob
+    from tests.test_import import HEADER, activity
+
+    settings.MEDIA_ROOT = tmp_path
+    rows = HEADER + activity("2026-02-03T10:00:00,2002,bob@beta.example,777001,blog,publish,x-1")
+    rows += activity("2026-02-03T10:00:00,2002,bob@beta.example,888002,blog,publish,x-2")
+    rows += activity("2026-02-03T10:00:00,2002,bob@beta.example,999999,blog,publish,x-3")
+    client.force_login(outsider)
+    upload = SimpleUploadedFile("events.csv", rows.encode(), "text/csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("admin:credits_importjob_add"), {"file": upload, "skip_invalid": "on"})
+    job = ImportJob.objects.get()
+    assert job.partner == two_partners.partner_b
+    assert (job.rows_applied, job.rows_rejected) == (1, 2)  # 888002 is B's own client
+    assert not Activity.objects.filter(
+        client=two_partners.client_a, partner=two_partners.partner_b
+    ).exists()
+    existing, missing = (next(e for e in job.errors if hub in e) for hub in ("777001", "999999"))
+    # the same answer for A's client and for a hub id that does not exist
+    assert _unlined(existing, "777001") == _unlined(missing, "999999")
+
+
+def _unlined(error: str, hub_id: str) -> str:
+    return re.sub(r"line \d+", "line N", error).replace(hub_id, "HUB")

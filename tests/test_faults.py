@@ -7,7 +7,6 @@ except by a complete new run, and no run may be lost or written twice.
 import os
 import signal
 import time
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import psycopg
@@ -334,26 +333,6 @@ def test_a_real_worker_survives_a_postgresql_restart_between_runs(
 
 
 # --- (d) Redis down ---------------------------------------------------------------------------
-
-
-def _reset_producer_pool() -> None:
-    # Celery's private connection caches: celery-types do not declare them.
-    celery_app._pool = None  # type: ignore[attr-defined]
-    celery_app.amqp._producer_pool = None  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def broker_down() -> Iterator[None]:
-    """Point the app's Celery producer at a port where nothing listens, then restore it."""
-    conf = celery_app.conf
-    saved = conf.broker_url, conf.broker_transport_options
-    conf.task_always_eager = False
-    conf.update(broker_url=UNREACHABLE_BROKER, broker_transport_options={})
-    _reset_producer_pool()
-    yield
-    conf.update(broker_url=saved[0], broker_transport_options=saved[1])
-    _reset_producer_pool()
-    conf.task_always_eager = True
 
 
 @pytest.mark.django_db(transaction=True)

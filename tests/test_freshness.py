@@ -9,12 +9,24 @@ from django.core.management import CommandError, call_command
 from accounts import services as access
 from credits.engine import DayNotEnded, recompute_day
 from credits.models import CurrencyUnit, DataChange, DayResult
-from credits.staleness import day_freshness, deferred, mark_stale, stale_days
+from credits.staleness import Freshness, day_freshness, deferred, mark_stale, stale_days
 from partnercredit import days
 from tests.builders import act, at, give_access, make_client, make_employee, make_partner
 
 pytestmark = pytest.mark.django_db
 D = date.fromisoformat
+
+
+def freshness_of(day: str) -> Freshness:
+    freshness = day_freshness(D(day))
+    assert freshness is not None, f"{day} was never computed"
+    return freshness
+
+
+def change_after(day: str) -> DataChange:
+    change = freshness_of(day).change
+    assert change is not None, f"nothing changed after {day} was computed"
+    return change
 
 
 @pytest.fixture
@@ -39,16 +51,16 @@ def test_a_backdated_activity_makes_its_day_and_every_later_day_stale(world) -> 
     p, e, c = world
     act(e, c, "2026-03-04T09:00", tool="Blog", action="PUBLISH")
     assert stale_days(through=D("2026-03-31")) == [D("2026-03-05"), D("2026-03-08")]
-    change = day_freshness(D("2026-03-05")).change
+    change = change_after("2026-03-05")
     assert change.first_day == D("2026-03-04") and "blog/publish in 500" in change.what
-    assert not day_freshness(D("2026-03-03")).is_stale
+    assert not freshness_of("2026-03-03").is_stale
 
 
 def test_an_edit_of_a_past_seat_makes_the_days_from_its_moment_stale(world) -> None:
     p, e, c = world
     access.seat_remove(employee=e, client=c, at=at("2026-03-05T12:00"))
     assert stale_days(through=D("2026-03-31")) == [D("2026-03-05"), D("2026-03-08")]
-    assert "no longer seated in 500" in day_freshness(D("2026-03-08")).change.what
+    assert "no longer seated in 500" in change_after("2026-03-08").what
 
 
 def test_a_rate_change_in_the_admin_makes_the_days_from_its_start_stale(world, staff, client):
@@ -101,7 +113,7 @@ def test_marking_changes_no_published_number(world) -> None:
     mark_stale(since=D("2026-03-01"), what="A check")
     after = DayResult.objects.get(day=D("2026-03-08"))
     assert (after.run_id, after.computed_at) == (before.run_id, before.computed_at)
-    assert day_freshness(D("2026-03-08")).change.what == "A check"
+    assert change_after("2026-03-08").what == "A check"
 
 
 def test_exports_of_a_stale_day_work_and_warn_naming_the_day(world, capsys) -> None:

@@ -10,12 +10,8 @@ from credits.models import Activity, ImportJob
 from tests.builders import give_access, make_client, make_employee
 from tests.test_import import HEADER, activity
 
+pytestmark = pytest.mark.usefixtures("media_in_tmp")
 ADD = reverse("admin:credits_importjob_add")
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path) -> None:
-    settings.MEDIA_ROOT = tmp_path
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ is downloadable by whoever may see the job, and deleted some days after the impo
 """
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -22,14 +21,9 @@ from partnercredit.celery import app as celery_app
 from tests.builders import give_access, make_client, make_employee
 from tests.test_import import HEADER, activity
 
+pytestmark = pytest.mark.usefixtures("media_in_tmp")
 ADD = reverse("admin:credits_importjob_add")
-UNREACHABLE_BROKER = "redis://127.0.0.1:1/0"
 FILE = HEADER + activity("2026-04-03,1001,ann@a.example,8001,blog,publish,a-1")
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path) -> None:
-    settings.MEDIA_ROOT = tmp_path
 
 
 @pytest.fixture
@@ -110,24 +104,6 @@ def test_uploaded_files_are_deleted_some_days_after_the_import_ended(
 
 
 # --- the broker down and back ---------------------------------------------------------------------
-
-
-def _reset_producer_pool() -> None:
-    celery_app._pool = None  # type: ignore[attr-defined]
-    celery_app.amqp._producer_pool = None  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def broker_down() -> Iterator[None]:
-    conf = celery_app.conf
-    saved = conf.broker_url, conf.broker_transport_options
-    conf.task_always_eager = False
-    conf.update(broker_url=UNREACHABLE_BROKER, broker_transport_options={})
-    _reset_producer_pool()
-    yield
-    conf.update(broker_url=saved[0], broker_transport_options=saved[1])
-    _reset_producer_pool()
-    conf.task_always_eager = True
 
 
 @pytest.mark.django_db(transaction=True)

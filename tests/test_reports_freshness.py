@@ -66,8 +66,8 @@ def test_a_stale_day_says_which_change_and_that_it_is_recomputed_tonight(
     assert "Out of date" in banner and "affects 2026-03-06 on" in banner
     assert "recomputed tonight" in banner and "Recompute now" not in banner
     # 03-05 is before the change: still fresh
-    html = _browser(partner_admin).get(reverse(name, args=args), {"date": "2026-03-05", **params})
-    assert 'id="stale-banner"' not in html.content.decode()
+    fresh = _browser(partner_admin).get(reverse(name, args=args), {"date": "2026-03-05", **params})
+    assert 'id="stale-banner"' not in fresh.content.decode()
 
 
 def test_program_admins_recompute_a_stale_day_from_its_banner(

@@ -202,3 +202,51 @@ def test_at_risk_days_are_configurable(world, partner_admin, settings) -> None:
     settings.AT_RISK_DAYS = 60
     at_risk = _html(partner_admin, date="2026-03-31").split('id="at-risk"')[1].split("</table>")[0]
     assert "5007" in at_risk
+
+
+def test_bench_times_both_home_pages_and_the_projection(db) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tests.test_seed_scale import seed
+
+    seed(end_date="2026-05-10")
+    out = StringIO()
+    call_command("bench", requests=2, backfill_days=2, no_import=True, in_process=True, stdout=out)
+    text = out.getvalue()
+    for name in ["staff home page p95", "partner home page (", "projection page ("]:
+        assert name in text, text
+
+
+def test_pages_show_both_tiers_the_next_recalibration_and_what_keeps_the_tier(
+    staff,
+) -> None:
+    """Gold earned on 2026-01-01 and met through 02-27 only: on 03-31 it is held until the
+    07-15 recalibration, and 13 of the 30 days needed in its review window are met (02-15 …
+    02-27: the deal closed 12-29 counts through the day before 12-29 + 2 months = 02-28)."""
+    pytest.importorskip("credits.tiers")
+    from credits.models import ProgramSettings
+    from tests.builders import make_partner
+
+    partner = make_partner("4004", "Delta Digital", joined="2026-01-01")
+    employee = make_employee(partner, "e@4004.example")
+    client = make_client("R", "8000.00")
+    give_access(employee, client)
+    act(employee, client, "2026-01-01T10:00")
+    act(employee, client, "2026-02-25T10:00")
+    ProgramSettings.objects.update_or_create(pk=1, defaults={"sold_window_months": 2})
+    deal(partner, client, "2025-12-29", "400.00", "sourced")
+    recompute_day(day=D)
+    headline = "Holds Gold until at least 2026-07-15; performing at no tier."
+    keep = (
+        "To keep Gold: meet its minimums on 17 more of the 106 days left in the review window "
+        "2026-02-15 … 2026-07-15."
+    )
+    for url in (reverse("reports:partner", args=["4004"]), reverse("reports:standings")):
+        html = _html(staff, url, date=str(D))
+        assert headline in html or ("Gold" in html and "until at least 2026-07-15" in html), url
+        assert "2026-07-15" in html and keep in html, url
+    assert headline in _html(staff, reverse("reports:partner", args=["4004"]), date=str(D))
+    due = _html(staff, HOME, date=str(D)).split('id="recalibration-due"')[1].split("</table>")[0]
+    assert "Delta Digital" in due and keep in due

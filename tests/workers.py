@@ -16,6 +16,10 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# A port where nothing listens: a broker that is down.
+UNREACHABLE_BROKER = "redis://127.0.0.1:1/0"
+
+
 def redis_url() -> str:
     return os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
 

@@ -18,6 +18,7 @@ from accounts.admin.common import (
     OpenFilter,
     _adopt,
     _plural,
+    confirmed_or_page,
 )
 from accounts.models import (
     Assignment,
@@ -47,7 +48,7 @@ class AccessAddForm(forms.ModelForm):
     """
 
     client_hub_id = KeyFormField(label=gettext_lazy("client hub id"))
-    step: str = ""  # the "already" message, with %(email)s and %(client)s
+    step: str = ""  # "%(email)s is already assigned %(client)s." / "... has a seat in ..."
     own_partner: Partner | None = None  # set for a partner's user
 
     class Meta:
@@ -188,5 +189,23 @@ class SeatAdmin(AccessIntervalAdmin):
         return is_access_manager(user)
 
     @admin.action(description=gettext_lazy("Remove selected seats"), permissions=["end"])
-    def remove_seats(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def remove_seats(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Removing a partner's last seat in a client ends its credit at once: confirm first."""
+        seats = queryset.filter(end__isnull=True).select_related("employee__partner", "client")
+        last = services.last_seat_of(seats=seats)
+        if last:
+            page = confirmed_or_page(
+                request, self, queryset, action="remove_seats",
+                title="Remove seats: managed credit ends",
+                warning="Among the selected seats are a partner's last seats in a client "
+                "account: removing them ends that partner's managed credit for the client today.",
+                consequences=[
+                    f"{partner.key} in {client}: its last seat — managed credit ends today"
+                    for partner, client in last
+                ],
+                hub_ids=[client.hub_id for _, client in last],
+            )  # fmt: skip
+            if page is not None:
+                return page
         self._end_selected(request, queryset, "seat")
+        return None

@@ -160,3 +160,50 @@ def redirect_to_one(
         model_admin.message_user(request, _("Select exactly one row."), messages.WARNING)
         return None
     return HttpResponseRedirect(reverse(url_name, args=[queryset.get().pk]))
+
+
+# --- confirmation of actions whose side effect ends credit ---------------------------------------
+
+
+class ConfirmActionForm(forms.Form):
+    """Type the hub id(s) the action ends credit in, as on the "Remove all" page."""
+
+    confirmation = forms.CharField()
+
+    def __init__(self, *args: Any, expected: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.expected = expected
+        self.fields["confirmation"].help_text = _("Type “%(expected)s” to confirm.") % {
+            "expected": expected
+        }
+
+    def clean_confirmation(self) -> str:
+        value = " ".join(self.cleaned_data["confirmation"].replace(",", " ").split())
+        if value != " ".join(self.expected.replace(",", " ").split()):
+            raise ValidationError(
+                _("Type “%(expected)s” exactly to confirm.") % {"expected": self.expected}
+            )
+        return value
+
+
+def confirmed_or_page(request: HttpRequest, model_admin: admin.ModelAdmin, queryset: QuerySet, *,
+                      action: str, title: str, warning: str, consequences: list[str],
+                      hub_ids: list[str]) -> TemplateResponse | None:  # fmt: skip
+    """None when the user confirmed (go ahead); else the page that asks, or asks again."""
+    expected = ", ".join(sorted(set(hub_ids), key=lambda h: (len(h), h)))
+    form = ConfirmActionForm(
+        request.POST if "confirmed" in request.POST else None, expected=expected
+    )
+    if form.is_bound and form.is_valid():
+        return None
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        "title": title,
+        "warning": warning,
+        "consequences": consequences,
+        "form": form,
+        "action": action,
+        "selected": [str(pk) for pk in queryset.values_list("pk", flat=True)],
+    }
+    return TemplateResponse(request, "admin/accounts/confirm_action.html", context)

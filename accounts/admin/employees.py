@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -20,6 +20,7 @@ from accounts.admin.common import (
     _adopt,
     _manages,
     _plural,
+    confirmed_or_page,
 )
 from accounts.models import (
     Assignment,
@@ -34,6 +35,8 @@ from accounts.permissions import (
     partner_of,
 )
 from accounts.scoping import PartnerScopedAdmin
+from accounts.selectors import clients_only_they_serve
+from credits.models import ProgramSettings
 
 # --- employees, with their assignments and seats inline ------------------------------------------
 
@@ -181,7 +184,31 @@ class EmployeeAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
     @admin.action(
         description=gettext_lazy("Deactivate selected employees"), permissions=["deactivate"]
     )
-    def deactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def deactivate(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Deactivating the last employee who earns credit in a client: confirm first."""
+        active = list(queryset.filter(is_active=True).select_related("partner"))
+        alone = clients_only_they_serve(active)
+        if alone:
+            grace = ProgramSettings.load().grace_days
+            page = confirmed_or_page(
+                request, self, queryset, action="deactivate",
+                title="Deactivate employees: credit runs out",
+                warning="Their activities stop counting now. In these client accounts nobody "
+                "else of the partner is assigned and seated, so managed credit ends "
+                f"{grace} days after the last qualifying activity.",
+                consequences=[
+                    f"{client}: {employee.email} is the last of {employee.partner.key} who "
+                    "earns credit there"
+                    for employee, client in alone
+                ],
+                hub_ids=[client.hub_id for _, client in alone],
+            )  # fmt: skip
+            if page is not None:
+                return page
+        self._deactivate(request, queryset)
+        return None
+
+    def _deactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
         now = timezone.now()
         done = [
             services.employee_deactivate(employee=e, at=now, actor=request.user)

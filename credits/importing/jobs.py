@@ -11,9 +11,11 @@ Uploaded files are deleted `IMPORT_KEEP_DAYS` after their job ended (`files_to_p
 import logging
 import time
 from datetime import datetime, timedelta
+from typing import BinaryIO, cast
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from credits.importing.run import events_import
@@ -33,7 +35,7 @@ class JobProgress:
 
     def __init__(self, job_id: int) -> None:
         self.job_id = job_id
-        self.side = None
+        self.side: BaseDatabaseWrapper | None = None
         self.last = 0.0
 
     def __call__(self, stage: str, done: int, total: int) -> None:
@@ -67,7 +69,7 @@ def import_job_execute(*, job_id: int) -> ImportJob:
     try:
         with job.file.open("rb") as upload:
             report = events_import(
-                path_or_file=upload,
+                path_or_file=cast(BinaryIO, upload),  # a FieldFile opened "rb" reads bytes
                 skip_invalid=job.skip_invalid,
                 only_partner=job.partner,
                 actor=job.uploaded_by,

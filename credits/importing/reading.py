@@ -185,6 +185,7 @@ def rows(raw: BinaryIO) -> Iterator[tuple[int, list[str] | RowError]]:
     reader = csv.reader(lines, strict=True)
     last = 0  # the line numbers are csv's count of the lines it took from `lines`
     while True:
+        fields: list[str] | RowError
         try:
             fields = next(reader)
         except StopIteration:

@@ -66,7 +66,8 @@ class Activity(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.tool}/{self.action} in {self.client_id} at {self.at:%Y-%m-%d %H:%M}"
+        """The title of its admin page: the client's hub id, not its database id (issue 14)."""
+        return f"{self.tool}/{self.action} in {self.client.hub_id} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class Deal(models.Model):

@@ -5,7 +5,8 @@
 3. One day: `recompute_credits --date LAST` in a child process — wall time and peak RSS; then
    the nightly case, the same after marking that day's activities stale.
 4. Backfill: `recompute_credits --from LAST−29 --to LAST` in a child process — the same.
-5. Pages: p50/p95 of the standings page and of the busiest partner's page, as program staff.
+5. Pages: p50/p95 of the standings page, the staff home page, the busiest partner's page and
+   projection as program staff, and that partner's home page as one of its employees.
 6. Import: `bench/import_bench.py` (the importer's own benchmark), last, as it adds partners.
 """
 
@@ -25,13 +26,13 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
-from django.db.models import Max, Min
+from django.db.models import Count, Max, Min
 from django.test import Client
 
-from accounts.models import Partner
+from accounts.models import Employee, Partner
 from credits.engine import counted_days_refresh
 from credits.management.commands.seed_scale import seed_record_path
-from credits.models import Activity, Standing
+from credits.models import Activity, CreditLine
 from credits.staleness import mark_stale
 
 ROOT = Path(settings.BASE_DIR)
@@ -149,15 +150,34 @@ class Command(BaseCommand):
         client = Client()
         client.force_login(user)
         busiest = (
-            Standing.objects.filter(day=day)
-            .order_by("-managed_clients")
+            CreditLine.objects.published(day)
+            .values("partner__key")
+            .annotate(lines=Count("pk"))
+            .order_by("-lines", "partner__key")
             .values_list("partner__key", flat=True)
             .first()
         )
-        pages = [("standings page", f"/reports/standings/?date={day}")]
+        pages = [
+            ("standings page", f"/reports/standings/?date={day}", client),
+            ("staff home page", f"/reports/home/?date={day}", client),
+        ]
         if busiest:
-            pages.append((f"partner page ({busiest})", f"/reports/partners/{busiest}/?date={day}"))
-        for name, url in pages:
+            pages.append(
+                (f"partner page ({busiest})", f"/reports/partners/{busiest}/?date={day}", client)
+            )
+            pages.append(
+                (
+                    f"projection page ({busiest})",
+                    f"/reports/partners/{busiest}/projection/?date={day}",
+                    client,
+                )
+            )
+            partner_client = self._partner_login(busiest)
+            if partner_client is not None:
+                pages.append(
+                    (f"partner home page ({busiest})", f"/reports/home/?date={day}", partner_client)
+                )
+        for name, url, client in pages:
             first = client.get(url)  # warm-up: caches, template compilation
             if first.status_code == 404:
                 self.say(name, "skipped", note=f"{url} answers 404")
@@ -173,6 +193,24 @@ class Command(BaseCommand):
             p50, p95 = percentiles(samples)
             self.say(f"{name} p50", p50, "ms", f"{requests} requests")
             self.say(f"{name} p95", p95, "ms")
+
+    def _partner_login(self, key: str) -> Client | None:
+        """A browser logged in as an active employee of the partner (its home page). The bench
+        links a login to one employee that has none; nothing that the engine reads changes."""
+        employee = (
+            Employee.objects.filter(partner__key=key, is_active=True)
+            .order_by("-role", "pk")
+            .first()
+        )
+        if employee is None:
+            return None
+        user = employee.user
+        if user is None:
+            user, _ = User.objects.get_or_create(username=f"bench-partner-{key}")
+            Employee.objects.filter(pk=employee.pk).update(user=user)
+        client = Client()
+        client.force_login(user)
+        return client
 
     def imports(self, rows: int) -> None:
         script = ROOT / "bench" / "import_bench.py"
