@@ -21,7 +21,8 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Lower
-from django.utils.translation import gettext
+from django.utils import formats
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Assignment, ClientAccount, Employee, Partner, Seat
@@ -431,15 +432,27 @@ def missing_rate_warnings(
     warnings = []
     for currency, hub_ids in by_currency.items():
         named = f" (client {', '.join(hub_ids[:10])}{'…' if len(hub_ids) > 10 else ''})"
+        count = len(hub_ids)
+        text = ngettext(
+            "No units-per-point rate for %(currency)s on %(day)s: %(count)d credit line shown "
+            "here has no points%(named)s.",
+            "No units-per-point rate for %(currency)s on %(day)s: %(count)d credit lines shown "
+            "here have no points%(named)s.",
+            count,
+        )
+        named_here = named if partner is not None else ""
         warnings.append(
-            f"No units-per-point rate for {currency} on {run.day}: {len(hub_ids)} credit "
-            f"line{'s' if len(hub_ids) != 1 else ''} shown here {'have' if len(hub_ids) != 1 else 'has'} "
-            f"no points{named if partner is not None else ''}."
+            text % {"currency": currency, "day": run.day, "count": count, "named": named_here}
         )
     return warnings
 
 
 # --- The credited tier's outlook (docs/rules.md §7) ------------------------------------------
+
+
+def _day(day: date) -> str:
+    """A day in the short form of the page's language (ISO in English)."""
+    return formats.date_format(day, "SHORT_DATE_FORMAT")
 
 
 @dataclass(frozen=True)
@@ -452,11 +465,19 @@ class TierOutlook:
 
     @property
     def headline(self) -> str:
-        performing = self.performing or "no tier"
+        performing = self.performing or gettext("no tier")
         if not self.held:
-            return f"Holds no tier; performing at {performing}."
-        until = f" until at least {self.outlook.held_until}" if self.outlook else ""
-        return f"Holds {self.held}{until}; performing at {performing}."
+            return gettext("Holds no tier; performing at %(tier)s.") % {"tier": performing}
+        if self.outlook:
+            return gettext("Holds %(held)s until at least %(until)s; performing at %(tier)s.") % {
+                "held": self.held,
+                "until": _day(self.outlook.held_until),
+                "tier": performing,
+            }
+        return gettext("Holds %(held)s; performing at %(tier)s.") % {
+            "held": self.held,
+            "tier": performing,
+        }
 
     @property
     def recalibration(self) -> date | None:
@@ -468,23 +489,34 @@ class TierOutlook:
         o = self.outlook
         if o is None or not self.held:
             return ""
-        window = f"the review window {o.window_start} … {o.recalibration}"
+        values = {
+            "tier": self.held,
+            "day": _day(o.recalibration),
+            "met": o.days_met,
+            "needed": o.days_needed,
+            "short": o.days_short,
+            "left": o.days_left,
+            "window": gettext("the review window %(start)s … %(end)s")
+            % {"start": _day(o.window_start), "end": _day(o.recalibration)},
+        }
         if o.protected:
-            return f"{self.held} is protected at the {o.recalibration} recalibration: it is kept."
-        if o.days_short == 0:
-            return (
-                f"{self.held} is kept: its minimums were met on {o.days_met} days of {window} "
-                f"({o.days_needed} needed)."
+            text = gettext("%(tier)s is protected at the %(day)s recalibration: it is kept.")
+        elif o.days_short == 0:
+            text = gettext(
+                "%(tier)s is kept: its minimums were met on %(met)s days of %(window)s "
+                "(%(needed)s needed)."
             )
-        if o.days_short <= o.days_left:
-            return (
-                f"To keep {self.held}: meet its minimums on {o.days_short} more of the "
-                f"{o.days_left} days left in {window}."
+        elif o.days_short <= o.days_left:
+            text = gettext(
+                "To keep %(tier)s: meet its minimums on %(short)s more of the %(left)s days left "
+                "in %(window)s."
             )
-        return (
-            f"{self.held} cannot be kept at {o.recalibration}: its minimums were met on "
-            f"{o.days_met} days of {window}, {o.days_needed} are needed and {o.days_left} are left."
-        )
+        else:
+            text = gettext(
+                "%(tier)s cannot be kept at %(day)s: its minimums were met on %(met)s days of "
+                "%(window)s, %(needed)s are needed and %(left)s are left."
+            )
+        return text % values
 
 
 def tier_outlooks(*, standings: list[Standing], day: date) -> dict[int, TierOutlook]:
