@@ -48,8 +48,11 @@ class ImportJobForm(forms.ModelForm):
         limit = settings.IMPORT_MAX_UPLOAD_MB
         if upload is not None and upload.size > limit * 1024 * 1024:
             raise ValidationError(
-                f"The file is {upload.size / 1024 / 1024:.1f} MB: at most {limit} MB can be "
-                "uploaded. Split it, or ask program staff to run `import_events`."
+                _(
+                    "The file is %(size)s MB: at most %(limit)s MB can be uploaded. Split it, "
+                    "or ask program staff to run `import_events`."
+                )
+                % {"size": f"{upload.size / 1024 / 1024:.1f}", "limit": limit}
             )
         return upload
 
@@ -104,8 +107,10 @@ class ImportJobAdmin(PartnerScopedAdmin, admin.ModelAdmin):
         if own is not None and not clients_partner_may_act_in(own).exists():
             self.message_user(
                 request,
-                "Your partner has access to no client account yet: ask program staff for "
-                "access under Access requests, then upload its activities.",
+                _(
+                    "Your partner has access to no client account yet: ask program staff for "
+                    "access under Access requests, then upload its activities."
+                ),
                 messages.ERROR,
             )
             return HttpResponseRedirect(reverse("admin:credits_importjob_changelist"))
@@ -124,8 +129,11 @@ class ImportJobAdmin(PartnerScopedAdmin, admin.ModelAdmin):
         if not import_job_dispatch(obj.pk):
             messages.warning(
                 request,
-                f"{obj} is saved, but the task queue is unreachable just now: the import "
-                "starts by itself within a minute of the queue being back.",
+                _(
+                    "%(job)s is saved, but the task queue is unreachable just now: the import "
+                    "starts by itself within a minute of the queue being back."
+                )
+                % {"job": obj},
             )
 
     def response_add(

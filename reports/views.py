@@ -231,7 +231,7 @@ def standings(request: HttpRequest) -> HttpResponse:
 def standings_export(request: HttpRequest, fmt: str) -> HttpResponse:
     day, _, rows = _standings(request)
     if day.result is None:
-        raise Http404(f"{day.day or 'No day'} has not been computed.")
+        raise Http404(_("%(day)s has not been computed.") % {"day": day.day or _("No day")})
     table = exports.standings_table(day.day, rows)
     name = f"standings-{day.day}.{fmt}"
     if fmt == "xlsx":
@@ -370,18 +370,22 @@ def why(request: HttpRequest) -> HttpResponse:
 def recompute_now(request: HttpRequest) -> HttpResponse:
     """Program admins: queue the recompute of a stale day shown on a report, then go back."""
     if not is_program_admin(request.user):
-        raise PermissionDenied("Only program admins recompute days.")
+        raise PermissionDenied(_("Only program admins recompute days."))
     day = as_date(DayForm(request.POST))
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("reports:home")
     if day is None:
-        messages.error(request, "No day to recompute.")
+        messages.error(request, _("No day to recompute."))
         return redirect(back)
     try:
         run = recompute_enqueue(day=day, requested_by=request.user)
     except ValueError as exc:  # a day that has not ended
         messages.error(request, str(exc))
         return redirect(back)
-    messages.success(request, f"Recompute of {day} queued (run {run.pk}); reload in a moment.")
+    messages.success(
+        request,
+        _("Recompute of %(day)s queued (run %(run)s); reload in a moment.")
+        % {"day": day, "run": run.pk},
+    )
     return redirect(back)

@@ -196,11 +196,13 @@ class SeatAdmin(AccessIntervalAdmin):
         if last:
             page = confirmed_or_page(
                 request, self, queryset, action="remove_seats",
-                title="Remove seats: managed credit ends",
-                warning="Among the selected seats are a partner's last seats in a client "
-                "account: removing them ends that partner's managed credit for the client today.",
+                title=_("Remove seats: managed credit ends"),
+                warning=_("Among the selected seats are a partner's last seats in a client "
+                          "account: removing them ends that partner's managed credit for the "
+                          "client today."),
                 consequences=[
-                    f"{partner.key} in {client}: its last seat — managed credit ends today"
+                    _("%(partner)s in %(client)s: its last seat — managed credit ends today")
+                    % {"partner": partner.key, "client": client}
                     for partner, client in last
                 ],
                 hub_ids=[client.hub_id for _, client in last],

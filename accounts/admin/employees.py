@@ -192,13 +192,14 @@ class EmployeeAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
             grace = ProgramSettings.load().grace_days
             page = confirmed_or_page(
                 request, self, queryset, action="deactivate",
-                title="Deactivate employees: credit runs out",
-                warning="Their activities stop counting now. In these client accounts nobody "
-                "else of the partner is assigned and seated, so managed credit ends "
-                f"{grace} days after the last qualifying activity.",
+                title=_("Deactivate employees: credit runs out"),
+                warning=_("Their activities stop counting now. In these client accounts nobody "
+                          "else of the partner is assigned and seated, so managed credit ends "
+                          "%(grace)s days after the last qualifying activity.")
+                % {"grace": grace},
                 consequences=[
-                    f"{client}: {employee.email} is the last of {employee.partner.key} who "
-                    "earns credit there"
+                    _("%(client)s: %(email)s is the last of %(partner)s who earns credit there")
+                    % {"client": client, "email": employee.email, "partner": employee.partner.key}
                     for employee, client in alone
                 ],
                 hub_ids=[client.hub_id for _, client in alone],
