@@ -36,10 +36,24 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 HEADER = "at,event,partner,employee,client,name,role,country,currency,amount,tool,action,kind,ref"
 WORLD_AT = datetime(2026, 1, 1, 9, 0)
 FIRST_DAY, DAYS = datetime(2026, 1, 5), 86
-TOOLS = [("blog", "publish"), ("email", "send"), ("workflow", "create"), ("crm", "edit"),
-         ("report", "view"), ("account", "login"), ("form", "edit"), ("social", "publish")]  # fmt: skip
-MARKETS = [("US", "USD", "1200.00"), ("DE", "EUR", "900.00"), ("GB", "GBP", "700.00"),
-           ("IN", "INR", "50000.00"), ("BR", "BRL", "3000.00"), ("AU", "AUD", "1500.00")]  # fmt: skip
+TOOLS = [
+    ("blog", "publish"),
+    ("email", "send"),
+    ("workflow", "create"),
+    ("crm", "edit"),
+    ("report", "view"),
+    ("account", "login"),
+    ("form", "edit"),
+    ("social", "publish"),
+]
+MARKETS = [
+    ("US", "USD", "1200.00"),
+    ("DE", "EUR", "900.00"),
+    ("GB", "GBP", "700.00"),
+    ("IN", "INR", "50000.00"),
+    ("BR", "BRL", "3000.00"),
+    ("AU", "AUD", "1500.00"),
+]
 
 
 @dataclass
@@ -152,8 +166,8 @@ def database_fresh(name: str) -> str:
     return url
 
 
-def manage(*args: str, url: str) -> tuple[float, float]:
-    """Run `manage.py args` against `url`; (seconds, peak RSS in MB)."""
+def manage(*args: str, url: str) -> tuple[float, float, float]:
+    """Run `manage.py args` against `url`; (seconds, CPU seconds, peak RSS in MB)."""
     env = {**os.environ, "DATABASE_URL": url}
     started = time.perf_counter()
     process = subprocess.Popen([str(PYTHON), str(ROOT / "manage.py"), *args], env=env)
@@ -161,7 +175,52 @@ def manage(*args: str, url: str) -> tuple[float, float]:
     elapsed = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"manage.py {' '.join(args)} failed")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+# `import_events FILE`, timed inside its process: wall seconds, this process's CPU seconds, its
+# PostgreSQL backend's CPU seconds (from /proc: the server runs on this machine), peak RSS in MB.
+IMPORT = """
+import os, resource, time
+from django.core.management import call_command
+from django.db import connection
+
+def backend_cpu():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    fields = open(f"/proc/{{pid}}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+def own_cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+backend, cpu, started = backend_cpu(), own_cpu(), time.perf_counter()
+call_command("import_events", {path!r})
+wall = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(f"{{wall:.3f}} {{own_cpu() - cpu:.3f}} {{backend_cpu() - backend:.3f}} {{peak:.0f}}")
+"""
+
+
+def import_timed(path: Path, url: str) -> tuple[float, float, float, float]:
+    """`import_events path`: (seconds, its CPU seconds, its backend's CPU seconds, peak MB)."""
+    wall, cpu, backend, peak = shell(IMPORT.format(path=str(path)), url)[-4:]
+    return float(wall), float(cpu), float(backend), float(peak)
+
+
+def load() -> str:
+    return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+
+
+def shell(code: str, url: str) -> list[str]:
+    """Run Python in `manage.py shell` against `url`; its output's words."""
+    env = {**os.environ, "DATABASE_URL": url}
+    command = [str(PYTHON), str(ROOT / "manage.py"), "shell", "-c", code]
+    return subprocess.run(
+        command, env=env, check=True, capture_output=True, text=True
+    ).stdout.split()
 
 
 def copy_rate(url: str, path: Path) -> float:
@@ -200,9 +259,12 @@ def run(shape: Shape, tmp: Path, args: argparse.Namespace) -> None:
     events = file_write(world, shape, events_only=True)
     print(f"generated {events:,} event rows in {time.perf_counter() - started:.1f} s", flush=True)
     url = database_fresh(args.database)
-    seconds, rss = manage("import_events", str(world), url=url)
-    print(f"event rows: {events:,} in {seconds:.1f} s: {events / seconds:,.0f} rows/s "
-          f"(peak RSS {rss:,.0f} MB, including Python and Django start-up)", flush=True)  # fmt: skip
+    seconds, cpu, backend, rss = import_timed(world, url)
+    print(
+        f"event rows: {events:,} in {seconds:.1f} s: {events / seconds:,.0f} rows/s; CPU: "
+        f"importer {cpu:.1f} s + PostgreSQL {backend:.1f} s ({load()}; peak RSS {rss:,.0f} MB)",
+        flush=True,
+    )
     if args.events_only:
         return
     program = tmp / "program.csv"
@@ -212,22 +274,33 @@ def run(shape: Shape, tmp: Path, args: argparse.Namespace) -> None:
     size = program.stat().st_size / 1e6
     print(f"generated {rows:,} rows ({size:,.0f} MB) in {time.perf_counter() - started:.1f} s")
     url = database_fresh(args.database)
-    seconds, rss = manage("import_events", str(program), url=url)
+    seconds, cpu, backend, rss = import_timed(program, url)
     copy = copy_rate(url, program)
-    print(f"import_events: {rows:,} rows in {seconds:.1f} s: {rows / seconds:,.0f} rows/s, "
-          f"peak RSS {rss:,.0f} MB", flush=True)  # fmt: skip
-    print(f"COPY of the same file: {copy:.1f} s: {rows / copy:,.0f} rows/s; "
-          f"import_events / COPY = {copy / seconds:.2f}", flush=True)  # fmt: skip
+    print(
+        f"import_events: {rows:,} rows in {seconds:.1f} s: {rows / seconds:,.0f} rows/s, "
+        f"peak RSS {rss:,.0f} MB; CPU: importer {cpu:.1f} s + PostgreSQL {backend:.1f} s "
+        f"({load()})",
+        flush=True,
+    )
+    print(
+        f"COPY of the same file: {copy:.1f} s: {rows / copy:,.0f} rows/s; "
+        f"import_events / COPY = {copy / seconds:.2f}",
+        flush=True,
+    )
     recompute_compare(url)
 
 
+# What `recompute_credits --date D` does (`engine.recompute_day`), in its two parts, timed.
 RECOMPUTE = """
 import time
 from datetime import date
 from credits import engine
+day = date.fromisoformat({day!r})
 started = time.perf_counter()
-run = engine.recompute_day(day=date.fromisoformat({day!r}))
-print(f"{{time.perf_counter() - started:.3f}} {{run.credit_lines}}")
+days = engine.counted_days_refresh(through=day)
+refreshed = time.perf_counter()
+run = engine.recompute_day(day=day)
+print(f"{{refreshed - started:.3f}} {{days}} {{time.perf_counter() - refreshed:.3f}} 0 {{run.credit_lines}}")
 """
 
 
@@ -236,19 +309,28 @@ def recompute_compare(url: str) -> None:
     from bench.bare_sql import bare_credit_lines  # the same credit lines in one statement
 
     day = (FIRST_DAY + timedelta(days=DAYS - 1)).date()
-    env = {**os.environ, "DATABASE_URL": url}
     code = RECOMPUTE.format(day=day.isoformat())
-    out = subprocess.run([str(PYTHON), str(ROOT / "manage.py"), "shell", "-c", code], env=env,
-                         check=True, capture_output=True, text=True).stdout.split()  # fmt: skip
-    seconds, engine_lines = float(out[-2]), int(out[-1])
+    out = shell(code, url)
+    refresh, days, day_only, engine_lines = (
+        float(out[-5]),
+        int(out[-4]),
+        float(out[-3]),
+        int(out[-1]),
+    )
+    seconds = refresh + day_only
     with psycopg.connect(url) as conn:
         started = time.perf_counter()
         lines = bare_credit_lines(conn, day)
         bare = time.perf_counter() - started
-    print(f"recompute_credits --date {day} right after the import: {seconds:.2f} s "
-          f"({engine_lines:,} credit lines)")  # fmt: skip
-    print(f"bare SQL, the same {lines:,} credit lines in one statement: {bare:.2f} s; "
-          f"recompute / bare SQL = {seconds / bare:.1f}")  # fmt: skip
+    print(
+        f"recompute_credits --date {day} right after the import: {seconds:.2f} s "
+        f"({engine_lines:,} credit lines) = re-aggregating the {days} stale days {refresh:.2f} s "
+        f"+ the day itself {day_only:.2f} s (day itself / bare SQL = {day_only / max(bare, 1e-9):.1f})"
+    )
+    print(
+        f"bare SQL, the same {lines:,} credit lines in one statement: {bare:.2f} s; "
+        f"recompute / bare SQL = {seconds / bare:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -11,18 +11,17 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from kombu.exceptions import OperationalError as KombuOperationalError
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.permissions import is_program_admin, is_program_staff
 from accounts.scoping import PartnerScopedAdmin
+from credits import catchup, tasks
 from credits.admin_imports import ImportJobAdmin
 from credits.models import (
     Activity,
@@ -35,11 +34,13 @@ from credits.models import (
     PointsRate,
     ProgramSettings,
     QualifyingAction,
+    RecomputeBatch,
     RecomputeRun,
     Standing,
     Tier,
 )
 from credits.staleness import rule_changed
+from partnercredit import days
 from partnercredit.adminlists import BoundedChangeListMixin
 from partnercredit.days import yesterday
 
@@ -90,8 +91,23 @@ class ProgramSettingsAdmin(ProgramRulesAdmin):
         return False  # the single row of program-wide numbers
 
 
+class QualifyingActionForm(forms.ModelForm):
+    """Tools and actions compare case-insensitively (SPEC §2): the catalogue is lower-case."""
+
+    class Meta:
+        model = QualifyingAction
+        fields = ["tool", "action"]
+
+    def clean_tool(self) -> str:
+        return self.cleaned_data["tool"].strip().lower()
+
+    def clean_action(self) -> str:
+        return self.cleaned_data["action"].strip().lower()
+
+
 @admin.register(QualifyingAction)
 class QualifyingActionAdmin(ProgramRulesAdmin):
+    form = QualifyingActionForm
     list_display = ["tool", "action"]
     list_filter = ["tool", "action"]
     search_fields = ["tool", "action"]
@@ -148,13 +164,39 @@ class TierAdmin(ProgramRulesAdmin):
 
 
 class RecomputeForm(forms.Form):
-    day = forms.DateField(label=gettext_lazy("Day"), widget=forms.DateInput(attrs={"type": "date"}))
+    """A day, or a range of days, that have ended in the program time zone (SPEC §3.11)."""
 
-    def clean_day(self) -> date:
-        day = self.cleaned_data["day"]
-        if day > timezone.localdate():
-            raise forms.ValidationError(_("That day has not begun yet."))
-        return day
+    first = forms.DateField(
+        label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    last = forms.DateField(
+        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=gettext_lazy("Leave empty to recompute one day."),
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        latest = yesterday().isoformat()  # only ended days are offered
+        for name in ("first", "last"):
+            self.fields[name].widget.attrs["max"] = latest
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, last = data.get("first"), data.get("last") or data.get("first")
+        if first and last:
+            if last >= days.today():
+                raise forms.ValidationError(
+                    _(
+                        "%(day)s has not ended yet: the latest day that can be computed is %(latest)s."
+                    )
+                    % {"day": last, "latest": yesterday()}
+                )
+            if last < first:
+                raise forms.ValidationError(
+                    _("%(last)s is before %(first)s.") % {"last": last, "first": first}
+                )
+            data["last"] = last
+        return data
 
 
 class StaffReadOnly:
@@ -230,7 +272,7 @@ class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin)
     def warning_text(self, obj: RecomputeRun) -> str:
         """One readable line per warning, not the stored JSON list."""
         if not obj.warnings:
-            return "None"
+            return _("None")
         return format_html_join("", '<p class="run-warning">{}</p>', ((w,) for w in obj.warnings))
 
     def has_recompute_permission(self, request: HttpRequest) -> bool:
@@ -261,40 +303,110 @@ class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin)
         )
 
     def recompute_view(self, request: HttpRequest) -> HttpResponse:
-        """Ask for a day (yesterday by default), queue its recompute, show the run."""
+        """Ask for a day or a range (yesterday by default) and queue it; show its progress."""
         if not self.has_recompute_permission(request):
             raise PermissionDenied
-        form = RecomputeForm(request.POST or None, initial={"day": yesterday()})
+        form = RecomputeForm(request.POST or None, initial={"first": yesterday()})
         if request.method == "POST" and form.is_valid():
-            from credits.engine import recompute_enqueue  # imports the task module
-
-            day: date = form.cleaned_data["day"]
-            try:
-                run = recompute_enqueue(day=day, requested_by=request.user)
-            except KombuOperationalError:
-                # The run is saved as queued; the requeue job sends it when the broker is back.
-                run = RecomputeRun.objects.filter(day=day, status__in=RecomputeRun.LIVE).latest(
-                    "pk"
-                )
-                self.message_user(
-                    request,
-                    _(
-                        "The task queue is unreachable: the recompute of %(day)s is queued and "
-                        "will start when the queue is back."
-                    )
-                    % {"day": day},
-                    messages.ERROR,
-                )
-            else:
-                self.message_user(request, _("Recompute of %(day)s queued.") % {"day": day})
-            return HttpResponseRedirect(reverse("admin:credits_recomputerun_change", args=[run.pk]))
+            first, last = form.cleaned_data["first"], form.cleaned_data["last"]
+            if first == last:
+                return self._recompute_one(request, first)
+            batch = catchup.range_plan(first=first, last=last, requested_by=request.user)
+            tasks.batch_enqueue(batch)
+            self.message_user(
+                request,
+                _("Recompute of %(first)s … %(last)s queued.") % {"first": first, "last": last},
+            )
+            return HttpResponseRedirect(
+                reverse("admin:credits_recomputebatch_change", args=[batch.pk])
+            )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": _("Recompute a day"),
+            "title": _("Recompute days"),
             "form": form,
         }
         return TemplateResponse(request, "admin/credits/recomputerun/recompute.html", context)
+
+    def _recompute_one(self, request: HttpRequest, day: date) -> HttpResponse:
+        try:
+            run = tasks.recompute_enqueue(day=day, requested_by=request.user)
+        except Exception:  # the broker is unreachable; the run stays queued
+            # The watchdog sends the queued run when the task queue is back.
+            run = RecomputeRun.objects.filter(day=day, status__in=RecomputeRun.LIVE).latest("pk")
+            self.message_user(
+                request,
+                _(
+                    "The task queue is unreachable: the recompute of %(day)s is queued and "
+                    "will start when the queue is back."
+                )
+                % {"day": day},
+                messages.ERROR,
+            )
+        else:
+            self.message_user(request, _("Recompute of %(day)s queued.") % {"day": day})
+        return HttpResponseRedirect(reverse("admin:credits_recomputerun_change", args=[run.pk]))
+
+
+@admin.register(RecomputeBatch)
+class RecomputeBatchAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin):
+    """Several days in order: the nightly catch-up, or a range asked for by program staff."""
+
+    list_display = ["__str__", "kind", "status", "progress", "note", "created_at", "finished_at"]
+    list_filter = ["kind", "status"]
+    change_form_template = "admin/credits/recomputebatch/change_form.html"
+    fields = ["kind", "status", "progress", "time_left", "note", "error", "current_run",
+              "requested_by", "created_at", "started_at", "heartbeat_at", "finished_at"]  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("progress"))
+    def progress(self, obj: RecomputeBatch) -> str:
+        run = obj.current_run
+        values = {"done": obj.done, "total": obj.total, "percent": obj.percent}
+        if run is None:
+            return _("%(done)s of %(total)s days (%(percent)s %%)") % values
+        values |= {"chunks": run.chunks_done, "of": run.chunks_total, "day": run.day}
+        return (
+            _("%(done)s of %(total)s days, chunks %(chunks)s/%(of)s of %(day)s (%(percent)s %%)")
+            % values
+        )
+
+    @admin.display(description=gettext_lazy("time left"))
+    def time_left(self, obj: RecomputeBatch) -> str:
+        seconds = obj.seconds_left
+        if seconds is None:
+            return "—" if obj.status not in RecomputeBatch.LIVE else _("after the first day")
+        return _("about %(minutes)s min") % {"minutes": max(1, round(seconds / 60))}
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view(self.cancel_view)
+        return [
+            path("<int:pk>/cancel/", view, name="credits_recomputebatch_cancel"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict | None = None) -> Any:  # fmt: skip
+        batch = self.get_object(request, object_id)
+        live = batch is not None and batch.status in RecomputeBatch.LIVE
+        context = {
+            **(extra_context or {}),
+            "live": live,
+            "may_cancel": live and is_program_admin(request.user),
+        }
+        return super().change_view(request, object_id, form_url, context)
+
+    def cancel_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method != "POST" or not is_program_admin(request.user):
+            raise PermissionDenied
+        batch = RecomputeBatch.objects.filter(pk=pk).first()
+        if batch is None:
+            raise Http404
+        if catchup.batch_cancel(batch=batch):
+            self.message_user(request, _("The batch stops after the day it is computing."))
+        else:
+            self.message_user(request, _("The batch had already ended."), messages.WARNING)
+        return HttpResponseRedirect(reverse("admin:credits_recomputebatch_change", args=[pk]))
 
 
 @admin.register(DayResult)

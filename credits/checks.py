@@ -25,7 +25,7 @@ from accounts.models import (
     Seat,
 )
 from credits.models import Activity, CreditLine, DayResult, ProgramSettings, QualifyingAction
-from partnercredit.days import day_end, program_day
+from partnercredit.days import day_end, day_start, program_day
 
 Span = tuple[datetime, datetime | None]
 
@@ -116,6 +116,10 @@ class CreditCheck:
             )
             % {"detail": detail},
         )
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def _lower_first(text: str) -> str:
@@ -606,8 +610,15 @@ def not_earning(*, partner: Partner, day: date, days: int = 60) -> list[NotEarni
     the missing step of its latest qualifying activity (else of its latest activity)."""
     run_id = DayResult.objects.filter(day=day).values_list("run_id", flat=True).first()
     earning = CreditLine.objects.filter(run_id=run_id, partner=partner).values("client_id")
+    # By the partner's employees and the time range: the (employee, client, at) index serves
+    # it; a filter on partner and day would read every partner's activities of the window.
+    employees = list(Employee.objects.filter(partner=partner).values_list("pk", flat=True))
     recent = list(
-        Activity.objects.filter(partner=partner, day__gt=day - timedelta(days=days), day__lte=day)
+        Activity.objects.filter(
+            employee_id__in=employees,
+            at__gte=day_start(day - timedelta(days=days - 1)),
+            at__lt=day_end(day),
+        )
         .exclude(client_id__in=earning)
         .select_related("employee", "client")
         .order_by("-at", "-pk")[:5000]

@@ -13,6 +13,8 @@ All arithmetic is on integer hundredths in SQL, so it is exact on PostgreSQL and
 """
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -22,9 +24,12 @@ from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from accounts.models import ClientAccount
+from credits import tiers
 from credits.models import (
+    CountedDay,
     CreditLine,
     DayResult,
+    Deal,
     EngineState,
     PointsRate,
     ProgramSettings,
@@ -34,7 +39,7 @@ from credits.models import (
 )
 from credits.sql import add_days, days_between, execute
 from credits.staleness import data_version
-from credits.standings import standings_compute
+from credits.standings import DayStandings, standings_compute
 from partnercredit import days
 from partnercredit.days import day_end
 from partnercredit.fields import to_hundredths
@@ -70,7 +75,8 @@ _COUNTED_ACTIVITIES = """
                PARTITION BY a.partner_id, a.client_id, a.day ORDER BY a.at DESC, a.id DESC
            ) AS latest
     FROM credits_activity a
-    JOIN credits_qualifyingaction q ON q.tool = a.tool AND q.action = a.action
+    JOIN credits_qualifyingaction q  -- the catalogue is lower-case; tools compare case-insensitively
+      ON q.tool = LOWER(a.tool) AND q.action = LOWER(a.action)
     WHERE a.day BETWEEN %(lo)s AND %(hi)s
       AND EXISTS (SELECT 1 FROM accounts_employeespell s
                   WHERE s.employee_id = a.employee_id
@@ -203,12 +209,16 @@ def run_claim(
         raise RecomputeBusy(f"A recompute of {day} is already queued or running.") from exc
 
 
-def run_start(*, run: RecomputeRun, chunks: int | None = None) -> list[RecomputeChunk]:
-    """Refresh the aggregates and split the client accounts into chunks for `run`."""
+def run_prepare(*, run: RecomputeRun, chunks: int | None = None) -> list[RecomputeChunk]:
+    """Note the data version, refresh the aggregates and split the clients into chunks."""
     version = data_version()  # before reading anything: later changes make the day stale
     RecomputeRun.objects.filter(pk=run.pk).update(data_version=version)
     run.data_version = version
     counted_days_refresh(through=run.day)
+    return _chunks_create(run=run, chunks=chunks)
+
+
+def _chunks_create(*, run: RecomputeRun, chunks: int | None = None) -> list[RecomputeChunk]:
     bounds = ClientAccount.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
     count = max(1, chunks or settings.RECOMPUTE_CHUNKS)
     lo, hi = bounds["lo"] or 0, bounds["hi"] or 0
@@ -220,12 +230,13 @@ def run_start(*, run: RecomputeRun, chunks: int | None = None) -> list[Recompute
     ]
     with transaction.atomic():
         RecomputeChunk.objects.bulk_create(rows)
-        RecomputeRun.objects.filter(pk=run.pk).update(
-            status=Status.RUNNING,
-            started_at=timezone.now(),
-            heartbeat_at=timezone.now(),
-            chunks_total=len(rows),
-        )
+        if run.status != Status.TIERS:
+            RecomputeRun.objects.filter(pk=run.pk).update(
+                status=Status.RUNNING,
+                started_at=timezone.now(),
+                heartbeat_at=timezone.now(),
+                chunks_total=len(rows),
+            )
     return list(RecomputeChunk.objects.filter(run=run).order_by("index"))
 
 
@@ -331,9 +342,15 @@ def chunk_compute(*, chunk: RecomputeChunk) -> bool:
             run=run, client_id__gte=chunk.client_lo, client_id__lte=chunk.client_hi
         ).delete()
         execute(_credit_lines_sql(), params)
-        RecomputeRun.objects.filter(pk=run.pk).update(
+        # Last, and only while the run is live: a chunk delivered again after its run was
+        # failed (a killed worker's message) rolls back instead of leaving orphan lines.
+        live = Status.TIERS if run.status == Status.TIERS else Status.RUNNING
+        if not RecomputeRun.objects.filter(pk=run.pk, status=live).update(
             chunks_done=F("chunks_done") + 1, heartbeat_at=timezone.now()
-        )
+        ):
+            raise RecomputeBusy(
+                f"Run {run.pk} is not running any more; chunk {chunk.index} dropped."
+            )
     return True
 
 
@@ -341,36 +358,109 @@ def chunk_compute(*, chunk: RecomputeChunk) -> bool:
 
 
 def run_finish(*, run: RecomputeRun) -> RecomputeRun:
-    """Compute standings for the run's day and publish it (replacing the day's results)."""
+    """Compute standings and credited tiers for the run's day and publish it (replacing the
+    day's results). The credited tier needs every earlier day's tiers: the days not derived
+    yet (or derived before a change) are derived first, in order."""
     day = run.day
-    standings, warnings = standings_compute(run=run)
-    with transaction.atomic():
-        claimed = RecomputeRun.objects.filter(pk=run.pk, status=Status.RUNNING).update(
-            status=Status.PUBLISHING, heartbeat_at=timezone.now()
-        )
-        if not claimed:
-            raise RecomputeBusy(f"Run {run.pk} is not running; not publishing it.")
-        Standing.objects.filter(run=run).delete()
-        Standing.objects.bulk_create(standings, batch_size=2000)
-        now = timezone.now()
-        DayResult.objects.update_or_create(
-            day=day,
-            defaults={"run": run, "computed_at": now, "data_version": run.data_version},
-        )
-        CreditLine.objects.filter(day=day).exclude(run=run).delete()
-        Standing.objects.filter(day=day).exclude(run=run).delete()
-        RecomputeRun.objects.filter(pk=run.pk).update(
-            status=Status.SUCCEEDED,
-            finished_at=now,
-            heartbeat_at=now,
-            credit_lines=CreditLine.objects.filter(run=run).count(),
-            partners=len(standings),
-            warnings=warnings,
-        )
-    for warning in warnings:
+    computed = standings_compute(run=run)
+    with _tiers_lock():
+        tiers_history(through=day - timedelta(days=1), version=run.data_version, run=run)
+        with transaction.atomic():
+            claimed = RecomputeRun.objects.filter(pk=run.pk, status=Status.RUNNING).update(
+                status=Status.PUBLISHING, heartbeat_at=timezone.now()
+            )
+            if not claimed:
+                raise RecomputeBusy(f"Run {run.pk} is not running; not publishing it.")
+            _publish(run=run, computed=computed)
+    for warning in computed.warnings:
         log.warning("recompute %s: %s", day, warning)
     run.refresh_from_db()
     return run
+
+
+def _publish(*, run: RecomputeRun, computed: DayStandings) -> None:
+    day, standings = run.day, computed.standings
+    credited = tiers.tiers_derive(
+        day=day, performance={s.partner_id: s.tier for s in standings}, met=computed.met,
+        version=run.data_version, ranks=tiers.tier_ranks(computed.tiers),
+    )  # fmt: skip
+    for standing in standings:
+        standing.credited_tier = credited.get(standing.partner_id, "")
+    Standing.objects.filter(run=run).delete()
+    Standing.objects.bulk_create(standings, batch_size=2000)
+    now = timezone.now()
+    DayResult.objects.update_or_create(
+        day=day, defaults={"run": run, "computed_at": now, "data_version": run.data_version}
+    )
+    CreditLine.objects.filter(day=day).exclude(run=run).delete()
+    Standing.objects.filter(day=day).exclude(run=run).delete()
+    RecomputeRun.objects.filter(pk=run.pk).update(
+        status=Status.SUCCEEDED,
+        finished_at=now,
+        heartbeat_at=now,
+        credit_lines=CreditLine.objects.filter(run=run).count(),
+        partners=len(standings),
+        warnings=computed.warnings,
+    )
+
+
+# --- 5. The tier history behind the credited tier --------------------------------------------
+
+_TIERS_LOCK = 7_304_212
+
+
+@contextmanager
+def _tiers_lock() -> Iterator[None]:
+    """One deriver of the tier history at a time (PostgreSQL: a session lock, released if the
+    process dies; SQLite has one writer anyway)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    execute("SELECT pg_advisory_lock(%(k)s)", {"k": _TIERS_LOCK})
+    try:
+        yield
+    finally:
+        execute("SELECT pg_advisory_unlock(%(k)s)", {"k": _TIERS_LOCK})
+
+
+def history_start() -> date | None:
+    """The first day any partner could have points or counted activities."""
+    first_counted = CountedDay.objects.aggregate(d=Min("day"))["d"]
+    first_deal = Deal.objects.aggregate(d=Min("closed_on"))["d"]
+    return min((d for d in (first_counted, first_deal) if d is not None), default=None)
+
+
+def tiers_history(*, through: date, version: int, run: RecomputeRun | None = None) -> int:
+    """Derive the tier rows of every day up to `through` that lacks current ones, oldest
+    first (each day computed like a recompute, not published). Return how many days."""
+    start = history_start()
+    first = start and tiers.first_underived_day(first=start, last=through)
+    if first is None:
+        return 0
+    days = (through - first).days + 1
+    for offset in range(days):
+        _tier_day_derive(day=first + timedelta(days=offset), version=version)
+        if run is not None:
+            RecomputeRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
+    return days
+
+
+def _tier_day_derive(*, day: date, version: int) -> None:
+    scratch = RecomputeRun.objects.create(
+        day=day, status=Status.TIERS, data_version=version, heartbeat_at=timezone.now()
+    )
+    try:
+        for chunk in _chunks_create(run=scratch):
+            chunk_compute(chunk=chunk)
+        computed = standings_compute(run=scratch)
+        with transaction.atomic():
+            tiers.tiers_derive(
+                day=day, performance={s.partner_id: s.tier for s in computed.standings},
+                met=computed.met, version=version, ranks=tiers.tier_ranks(computed.tiers),
+            )  # fmt: skip
+    finally:
+        CreditLine.objects.filter(run=scratch).delete()
+        scratch.delete()
 
 
 def run_fail(*, run: RecomputeRun, error: str) -> None:
@@ -381,7 +471,7 @@ def run_fail(*, run: RecomputeRun, error: str) -> None:
     CreditLine.objects.filter(run=run).delete()
 
 
-# --- In process and queued entry points ---------------------------------------------------------
+# --- In process, and the queue's side of a run -------------------------------------------------
 
 
 def recompute_day(
@@ -390,7 +480,7 @@ def recompute_day(
     """Compute and publish `day` in this process."""
     run = run_claim(day=day, status=Status.RUNNING, requested_by=requested_by)
     try:
-        for chunk in run_start(run=run, chunks=chunks):
+        for chunk in run_prepare(run=run, chunks=chunks):
             chunk_compute(chunk=chunk)
         return run_finish(run=run)
     except BaseException as exc:
@@ -398,40 +488,38 @@ def recompute_day(
         raise
 
 
-def recompute_range(*, first: date, last: date) -> list[RecomputeRun]:
-    """Compute every day from `first` to `last`, in order."""
-    days = (last - first).days + 1
-    return [recompute_day(day=first + timedelta(days=i)) for i in range(days)]
-
-
-def recompute_enqueue(*, day: date, requested_by: AbstractBaseUser | None = None) -> RecomputeRun:
-    """Queue a recompute of `day` on the Celery workers; reuse the live run if there is one."""
-    from credits.tasks import recompute_run  # the task module imports this one
-
-    try:
-        run = run_claim(day=day, status=Status.QUEUED, requested_by=requested_by)
-    except RecomputeBusy:
-        return RecomputeRun.objects.filter(day=day, status__in=RecomputeRun.LIVE).latest("pk")
-    transaction.on_commit(lambda: recompute_run.delay(run.pk))
-    return run
-
-
-def runs_requeue(*, older_than: timedelta) -> int:
-    """Send again the runs still queued after `older_than` (their first send was lost, e.g.
-    with the broker down). Safe to repeat: a run's task starts it only once."""
-    from credits.tasks import recompute_run
-
-    cutoff = timezone.now() - older_than
-    queued = RecomputeRun.objects.filter(status=Status.QUEUED, created_at__lt=cutoff)
-    ids = list(queued.values_list("pk", flat=True))
-    for run_id in ids:
-        recompute_run.delay(run_id)
-    return len(ids)
-
-
-def run_begin(*, run_id: int) -> RecomputeRun | None:
-    """Claim a queued run for this worker; None if another delivery already did."""
-    claimed = RecomputeRun.objects.filter(pk=run_id, status=Status.QUEUED).update(
+def run_take(*, run_id: int) -> RecomputeRun | None:
+    """A worker takes a queued run; None if another delivery already did."""
+    taken = RecomputeRun.objects.filter(pk=run_id, status=Status.QUEUED).update(
         status=Status.RUNNING, heartbeat_at=timezone.now()
     )
-    return RecomputeRun.objects.get(pk=run_id) if claimed else None
+    return RecomputeRun.objects.get(pk=run_id) if taken else None
+
+
+def runs_abandoned_fail() -> list[RecomputeRun]:
+    """Fail every live run without a heartbeat for RECOMPUTE_STALE_SECONDS (its worker died,
+    or lost its database connection): queued and never taken, stopped while starting, in a
+    chunk, or while publishing. Return the runs failed."""
+    cutoff = timezone.now() - _stale_after()
+    for scratch in RecomputeRun.objects.filter(status=Status.TIERS, heartbeat_at__lt=cutoff):
+        CreditLine.objects.filter(run=scratch).delete()  # a tier-history day whose worker died
+        scratch.delete()
+    failed = []
+    for run in RecomputeRun.objects.filter(status__in=RecomputeRun.LIVE):
+        if run.status == Status.QUEUED:
+            continue  # a queued run is sent again instead (its dispatch may have been lost)
+        if (run.heartbeat_at or run.created_at) < cutoff:
+            error = f"abandoned: no heartbeat since {run.heartbeat_at or run.created_at:%H:%M:%S}"
+            if RecomputeRun.objects.filter(pk=run.pk, status=run.status).update(
+                status=Status.FAILED, error=error, finished_at=timezone.now()
+            ):
+                CreditLine.objects.filter(run=run).delete()
+                failed.append(run)
+    return failed
+
+
+def runs_queued(*, older_than: timedelta) -> list[int]:
+    """Runs still queued after `older_than`: their dispatch was lost (e.g. the broker down)."""
+    cutoff = timezone.now() - older_than
+    queued = RecomputeRun.objects.filter(status=Status.QUEUED, created_at__lt=cutoff)
+    return list(queued.values_list("pk", flat=True))

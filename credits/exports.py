@@ -31,6 +31,7 @@ STANDING_COLUMNS = [
     "managed_clients",
     "qualifying_activities",
     "tier",
+    "credited_tier",
 ]
 
 
@@ -79,4 +80,5 @@ def standing_rows(day: date) -> Iterator[list]:
             s.managed_clients,
             s.qualifying_activities,
             s.tier,
+            s.credited_tier,
         ]

@@ -47,7 +47,6 @@ from credits.standings import (
     sold_window_start,
     tier_for,
     tier_minimums_met,
-    tiers_in_force,
 )
 from partnercredit.fields import from_hundredths, to_hundredths
 
@@ -290,8 +289,26 @@ def _counted_per_day(partner_id: int, lo: date, hi: date) -> dict[date, int]:
     return totals
 
 
+def _tiers_by_day(day: date, days: int) -> dict[date, list[Tier]]:
+    """`tiers_in_force` of each projected day, from one read of the tier table."""
+    rows = list(Tier.objects.order_by("valid_from"))
+    result = {}
+    for k in range(1, days + 1):
+        target = day + timedelta(days=k)
+        latest: dict[str, Tier] = {}
+        for tier in rows:
+            if tier.valid_from <= target:
+                latest[tier.name] = tier
+        result[target] = sorted(latest.values(), key=lambda t: t.rank)
+    return result
+
+
 def _credited_tiers(
-    *, partner_id: int, day: date, performance: list[tuple[date, str, list[str]]]
+    *,
+    partner_id: int,
+    day: date,
+    performance: list[tuple[date, str, list[str]]],
+    tiers_by_day: dict[date, list[Tier]],
 ) -> list[str]:
     """The credited tier of each projected day, stepped one day at a time from the one held
     at the end of D by the rule the engine uses (`credits.tiers.credited_step`); on a
@@ -318,7 +335,7 @@ def _credited_tiers(
             window = Counter(
                 name for d, names in met_by_day.items() if first <= d <= target for name in names
             )
-        ranks = rules_of.tier_ranks(tiers_in_force(target))
+        ranks = rules_of.tier_ranks(tiers_by_day[target])
         held, _ = rules_of.credited_step(
             held=held, day=target, performance=tier, ranks=ranks, rules=rules,
             window_days_met=window,
@@ -357,9 +374,7 @@ def projection_compute(
     current = Standing.objects.filter(run_id=run_id, partner_id=partner_id).first()
     months = ProgramSettings.load().sold_window_months
     deals = deals_counting(partner_id=partner_id, day=day + timedelta(days=1), through=day)
-    tiers_by_day = {
-        day + timedelta(days=k): tiers_in_force(day + timedelta(days=k)) for k in range(1, days + 1)
-    }
+    tiers_by_day = _tiers_by_day(day, days)
     windows = {30} | {
         t.activity_window_days for ts in tiers_by_day.values() for t in ts if t.min_activities
     }
@@ -398,7 +413,9 @@ def projection_compute(
         met = [t.name for t in in_force if tier_minimums_met(t, totals)]
         performance.append((target, tier_for(totals, in_force), met))
     try:
-        credited = _credited_tiers(partner_id=partner_id, day=day, performance=performance)
+        credited = _credited_tiers(
+            partner_id=partner_id, day=day, performance=performance, tiers_by_day=tiers_by_day
+        )
     except ImportError:  # before the credited tier exists
         credited = _credited_tiers_unavailable(performance)
     result_days = [

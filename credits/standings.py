@@ -111,9 +111,18 @@ def _missing_rate_warnings(run: RecomputeRun, sold_missing: int) -> list[str]:
     return warnings
 
 
-def standings_compute(*, run: RecomputeRun) -> tuple[list[Standing], list[str]]:
+@dataclass
+class DayStandings:
+    standings: list[Standing]
+    met: dict[int, list[str]]  # partner id → names of the tiers whose minimums it met
+    tiers: list[Tier]  # in force on the day, lowest rank first
+    warnings: list[str]
+
+
+def standings_compute(*, run: RecomputeRun) -> DayStandings:
     """Standings of every partner in the program on the run's day (from the run's credit
-    lines, the deals in their sold window and the counted activities), and the warnings."""
+    lines, the deals in their sold window and the counted activities), the tiers each met,
+    and the warnings. The credited tier is left for the engine to derive."""
     day = run.day
     tiers = tiers_in_force(day)
     windows = {30} | {t.activity_window_days for t in tiers if t.min_activities is not None}
@@ -124,7 +133,7 @@ def standings_compute(*, run: RecomputeRun) -> tuple[list[Standing], list[str]]:
     }
     activities = _activity_counts(day, windows)
     partners = Partner.objects.in_program(day)
-    standings = []
+    standings, met = [], {}
     for partner_id in partners.values_list("pk", flat=True):
         managed_h, lines, missing = managed.get(partner_id, (0, 0, 0))
         sold_h = sold.get(partner_id, (0, 0))[0] or 0
@@ -133,6 +142,7 @@ def standings_compute(*, run: RecomputeRun) -> tuple[list[Standing], list[str]]:
             sold=from_hundredths(sold_h),
             activities={w: counts.get(partner_id, 0) for w, counts in activities.items()},
         )
+        met[partner_id] = [t.name for t in tiers if tier_minimums_met(t, totals)]
         standings.append(
             Standing(
                 run=run,
@@ -149,4 +159,4 @@ def standings_compute(*, run: RecomputeRun) -> tuple[list[Standing], list[str]]:
             )
         )
     warnings = _missing_rate_warnings(run, sum(m for _, m in sold.values()))
-    return standings, warnings
+    return DayStandings(standings=standings, met=met, tiers=tiers, warnings=warnings)

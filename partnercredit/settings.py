@@ -198,10 +198,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "credits.tasks.recompute_nightly",
         "schedule": crontab(hour=2, minute=0),
     },
-    # Every five minutes: send again any recompute whose dispatch was lost (broker down).
-    "requeue-lost-recomputes": {
-        "task": "credits.tasks.recompute_requeue",
-        "schedule": crontab(minute="*/5"),
+    # Every minute: the watchdog. Fails runs whose worker died and queues them again, sends
+    # runs whose dispatch was lost (broker down), moves on batches a fault left behind.
+    "recompute-watchdog": {
+        "task": "credits.tasks.recompute_watch",
+        "schedule": env.float("RECOMPUTE_WATCH_SECONDS", default=60.0),
     },
     # Every minute: send admin imports lost in dispatch or orphaned by a dead worker.
     "recover-import-jobs": {
@@ -225,6 +226,13 @@ CELERY_BEAT_SCHEDULE = {
 RECOMPUTE_CHUNKS = env.int("RECOMPUTE_CHUNKS", default=8)
 # A queued or running recompute without a heartbeat for this long is abandoned (worker died).
 RECOMPUTE_STALE_SECONDS = env.int("RECOMPUTE_STALE_SECONDS", default=900)
+# A night recomputes at most this many stale days (oldest first) before the new day; the rest
+# wait for the next night.
+RECOMPUTE_MAX_CATCHUP_DAYS = env.int("RECOMPUTE_MAX_CATCHUP_DAYS", default=31)
+# A message a killed worker had taken is delivered again after this long (Redis): the same
+# bound as the watchdog's, so neither waits the broker's default hour.
+if REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": RECOMPUTE_STALE_SECONDS}
 
 # --- E-mail and notifications (issue 15) ------------------------------------------------------
 # EMAIL_URL: consolemail:// (default: printed on stdout), smtp+tls://user:pass@host:587,

@@ -19,7 +19,9 @@ from accounts.models import ClientAccount, Partner
 from credits import checks
 from credits.models import CreditLine, CurrencyUnit, DayResult, RecomputeRun, Standing
 from credits.projection import Projection, deals_counting, projection_compute
+from credits.staleness import stale_days
 from credits.standings import tiers_in_force
+from partnercredit.days import yesterday
 from reports import charts, queries
 
 HISTORY_DAYS = 183  # six months of published history before the day
@@ -41,20 +43,21 @@ class Money:
     usd: Decimal | None  # through the units-per-point table of the day; None without a unit
 
 
-def _unit(currency: str, day: date) -> Decimal | None:
-    return (
-        CurrencyUnit.objects.filter(currency=currency, valid_from__lte=day)
-        .order_by("-valid_from")
-        .values_list("amount", flat=True)
-        .first()
-    )
+def _units(day: date) -> dict[str, Decimal]:
+    """Currency → units-per-point amount in force on `day`, in one query."""
+    units: dict[str, Decimal] = {}
+    rows = CurrencyUnit.objects.filter(valid_from__lte=day).order_by("currency", "valid_from")
+    for currency, amount in rows.values_list("currency", "amount"):
+        units[currency] = amount  # the latest valid_from wins
+    return units
 
 
 def _money(totals: dict[str, Decimal], day: date) -> list[Money]:
-    usd = _unit("USD", day)
+    units = _units(day)
+    usd = units.get("USD")
     rows = []
     for currency in sorted(totals):
-        unit = _unit(currency, day)
+        unit = units.get(currency)
         in_usd = None if unit is None or usd is None else totals[currency] / unit * usd
         rows.append(
             Money(
@@ -121,12 +124,11 @@ class Fix:
     url: str
 
 
-def _fix(row: checks.NotEarning, day: date) -> Fix:
+def _fix(row: checks.NotEarning, day: date, partner: Partner) -> Fix:
     employee, client = row.activity.employee, row.client
     prefill = f"?employee={employee.pk}&client_hub_id={client.hub_id}&client={client.pk}"
     why = (
-        f"{reverse('reports:why')}?partner={employee.partner.key}&client={client.hub_id}"
-        f"&date={day:%Y-%m-%d}"
+        f"{reverse('reports:why')}?partner={partner.key}&client={client.hub_id}&date={day:%Y-%m-%d}"
     )
     if row.missing == checks.NOT_ACTIVE:
         url = reverse("admin:accounts_employee_change", args=[employee.pk])
@@ -153,7 +155,7 @@ def _fix(row: checks.NotEarning, day: date) -> Fix:
 def fixes_by_step(*, partner: Partner, day: date) -> list[tuple[str, list[Fix]]]:
     grouped: dict[str, list[Fix]] = defaultdict(list)
     for row in checks.not_earning(partner=partner, day=day, days=NOT_EARNING_DAYS):
-        grouped[row.missing].append(_fix(row, day))
+        grouped[row.missing].append(_fix(row, day, partner))
     return [(step, grouped[step]) for step in checks.MISSING_STEPS if grouped.get(step)]
 
 
@@ -259,12 +261,45 @@ def last_nightly_run() -> RecomputeRun | None:
     )
 
 
+@dataclass(frozen=True)
+class NightlyRun:
+    run: RecomputeRun
+    days_computed: int  # distinct days published in the 24 hours up to this run's end
+    stale_days: int  # published ended days a later change made stale, still to recompute
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.run.started_at and self.run.finished_at:
+            return self.run.finished_at - self.run.started_at
+        return None
+
+
+def nightly_status() -> NightlyRun | None:
+    """The latest finished run, how many days were computed around it, and the stale days
+    left (`credits.staleness.stale_days`)."""
+    run = last_nightly_run()
+    if run is None:
+        return None
+    end = run.finished_at or run.created_at
+    computed = (
+        RecomputeRun.objects.filter(
+            status=RecomputeRun.Status.SUCCEEDED,
+            finished_at__gt=end - timedelta(hours=24),
+            finished_at__lte=end,
+        )
+        .values("day")
+        .distinct()
+        .count()
+    )
+    return NightlyRun(run, computed, len(stale_days(through=yesterday())))
+
+
 def staff_home(*, day: date, run_id: int) -> dict:
     has_credited = any(f.name == "credited_tier" for f in Standing._meta.get_fields())
     return {
+        "nightly": nightly_status(),
         "performance_counts": tier_counts(run_id, "tier"),
         "credited_counts": tier_counts(run_id, "credited_tier") if has_credited else None,
-        "last_run": last_nightly_run(),
         "movers": biggest_movers(day=day, run_id=run_id),
         "recalibration": recalibration_changes(day=day, run_id=run_id),
     }

@@ -105,6 +105,7 @@ class NextTier:
     binding_title: str = ""  # `binding` in the language of the page
     binding_title: str = ""  # `binding` in the language of the page
     binding_title: str = ""  # `binding` in the language of the page
+    binding_title: str = ""  # `binding` in the language of the page
 
 
 def next_tier(tiers: list[Tier], standing: Standing) -> NextTier:
@@ -448,6 +449,11 @@ def missing_rate_warnings(
 
 
 # --- The credited tier's outlook (docs/rules.md §7) ------------------------------------------
+
+
+def _day(day: date) -> str:
+    """A day in the short form of the page's language (ISO in English)."""
+    return formats.date_format(day, "SHORT_DATE_FORMAT")
 
 
 def _day(day: date) -> str:

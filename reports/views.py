@@ -37,12 +37,12 @@ from credits.checks import (
     employee_credit_check,
     employee_credit_checks,
 )
-from credits.engine import recompute_enqueue
 from credits.models import DayResult
 from credits.models.results import day_result
 from credits.projection import deals_counting
 from credits.staleness import Freshness, day_freshness
 from credits.standings import tiers_in_force
+from credits.tasks import recompute_enqueue
 from partnercredit.days import yesterday
 from reports import charts, exports, home, queries
 from reports.forms import DayForm, RangeForm, StandingsForm, WhyForm, as_date, cleaned
@@ -260,8 +260,8 @@ def partner_page(request: HttpRequest, key: str) -> HttpResponse:
             outlook=outlook,
             row=rows[0] if rows else None,
             lines=lines,
-            at_risk=queries.at_risk(lines),
-            at_risk_days=queries.AT_RISK_DAYS,
+            at_risk=queries.at_risk(lines, home.at_risk_days()),
+            at_risk_days=home.at_risk_days(),
             progress=[(tier, queries.tier_minimums(tier, rows[0].standing)) for tier in tiers]
             if rows
             else [],
@@ -382,6 +382,12 @@ def recompute_now(request: HttpRequest) -> HttpResponse:
         run = recompute_enqueue(day=day, requested_by=request.user)
     except ValueError as exc:  # a day that has not ended
         messages.error(request, str(exc))
+        return redirect(back)
+    except Exception:  # the broker is unreachable: the run stays queued for the watchdog
+        messages.error(
+            request, f"The task queue is unreachable: {day} is queued and will be recomputed "
+            "when it is back.",
+        )  # fmt: skip
         return redirect(back)
     messages.success(
         request,

@@ -31,6 +31,7 @@ def _fast_and_eager(settings):
 def load_program_defaults() -> None:
     """The data migration's defaults (groups, catalogue, rates, tiers), idempotently."""
     import_module("credits.migrations.0002_spec_defaults").load(apps, None)
+    import_module("credits.migrations.0011_revision_2_rulings").load(apps, None)
 
 
 @pytest.fixture(autouse=True)

@@ -94,7 +94,7 @@ def test_recompute_now_queues_a_run_and_shows_its_progress(client, staff):
     make_client("1")
     client.force_login(staff)
     day = timezone.localdate() - timedelta(days=2)
-    response = client.post(reverse("admin:credits_recomputerun_recompute"), {"day": day})
+    response = client.post(reverse("admin:credits_recomputerun_recompute"), {"first": day})
     run = RecomputeRun.objects.get(day=day)
     assert run.requested_by == staff
     assert response["Location"] == reverse("admin:credits_recomputerun_change", args=[run.pk])
@@ -113,16 +113,22 @@ def test_credit_reviewer_cannot_recompute(client, reviewer):
     client.force_login(reviewer)
     url = reverse("admin:credits_recomputerun_recompute")
     assert client.get(url).status_code == 403
-    assert client.post(url, {"day": "2026-01-05"}).status_code == 403
+    assert client.post(url, {"first": "2026-01-05"}).status_code == 403
     assert not RecomputeRun.objects.exists()
     listing = client.get(reverse("admin:credits_recomputerun_changelist")).content.decode()
     assert url not in listing
 
 
 @pytest.mark.django_db
-def test_recompute_now_refuses_a_day_that_has_not_begun(client, staff):
+def test_recompute_now_refuses_a_day_that_has_not_ended(client, staff):
     client.force_login(staff)
-    tomorrow = timezone.localdate() + timedelta(days=1)
-    response = client.post(reverse("admin:credits_recomputerun_recompute"), {"day": tomorrow})
-    assert "That day has not begun yet." in response.content.decode()
+    url = reverse("admin:credits_recomputerun_recompute")
+    today = timezone.localdate()
+    for day in (today, today + timedelta(days=1)):
+        response = client.post(url, {"first": day})
+        assert f"{day} has not ended yet" in response.content.decode()
+    response = client.post(url, {"first": today - timedelta(days=3), "last": today})
+    assert f"{today} has not ended yet" in response.content.decode()
     assert not RecomputeRun.objects.exists()
+    form = client.get(url).content.decode()
+    assert f'max="{today - timedelta(days=1)}"' in form  # the picker offers only ended days

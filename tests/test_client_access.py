@@ -345,20 +345,89 @@ def test_outsider_cannot_upload_activities_in_partner_a_client(
     rows = HEADER + activity("2026-02-03T10:00:00,2002,bob@beta.example,777001,blog,publish,x-1")
     rows += activity("2026-02-03T10:00:00,2002,bob@beta.example,888002,blog,publish,x-2")
     rows += activity("2026-02-03T10:00:00,2002,bob@beta.example,999999,blog,publish,x-3")
+    rows += activity("2026-02-03T10:00:00,1001,anna@alpha.example,777001,blog,publish,x-4")
+    rows += activity("2026-02-03T10:00:00,9999,anna@alpha.example,777001,blog,publish,x-5")
+    rows += activity("2026-02-03T10:00:00,2002,anna@alpha.example,888002,blog,publish,x-6")
+    rows += activity("2026-02-03T10:00:00,2002,nobody@alpha.example,888002,blog,publish,x-7")
     client.force_login(outsider)
     upload = SimpleUploadedFile("events.csv", rows.encode(), "text/csv")
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("admin:credits_importjob_add"), {"file": upload, "skip_invalid": "on"})
     job = ImportJob.objects.get()
     assert job.partner == two_partners.partner_b
-    assert (job.rows_applied, job.rows_rejected) == (1, 2)  # 888002 is B's own client
+    assert (job.rows_applied, job.rows_rejected) == (1, 6)  # 888002 is B's own client
     assert not Activity.objects.filter(
         client=two_partners.client_a, partner=two_partners.partner_b
     ).exists()
     existing, missing = (next(e for e in job.errors if hub in e) for hub in ("777001", "999999"))
     # the same answer for A's client and for a hub id that does not exist
     assert _unlined(existing, "777001") == _unlined(missing, "999999")
+    # ... and for another partner's key or e-mail and ones that do not exist
+    by_line = dict(zip(range(5, 9), sorted(job.errors, key=_line)[-4:], strict=True))
+    assert _unlined(by_line[5], "1001") == _unlined(by_line[6], "9999")
+    assert _unlined(by_line[7], "anna@alpha.example") == _unlined(
+        by_line[8], "nobody@alpha.example"
+    )
+
+
+def _line(error: str) -> int:
+    found = re.search(r"line (\d+)", error)
+    return int(found.group(1)) if found else 0
 
 
 def _unlined(error: str, hub_id: str) -> str:
     return re.sub(r"line \d+", "line N", error).replace(hub_id, "HUB")
+
+
+# --- the client picker offers only the clients the partner may act in ---------------------------
+
+
+def test_the_seat_form_offers_the_partner_clients_and_nothing_else(
+    client, two_partners, partner_admin, outsider, staff
+):  # fmt: skip
+    deal(two_partners.partner_a, make_client("777070"), "2026-01-10", "10.00")  # seen, not acted in
+    client.force_login(partner_admin)
+    page = client.get(reverse("admin:accounts_seat_add")).content.decode()
+    offered = re.findall(r'<option value="(\d+)">', page.split('<datalist id="client-choices">')[1])
+    assert offered == ["777001", "777003"]
+    client.force_login(outsider)
+    page = client.get(reverse("admin:accounts_seat_add")).content.decode()
+    assert "777001" not in page and "888002" in page
+    client.force_login(staff)  # staff type any hub id; the partner's list never leaks to them
+    assert "client-choices" not in client.get(reverse("admin:accounts_seat_add")).content.decode()
+
+
+# --- the outsider's actions on partner A's rows -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "action"), [("seat", "remove_seats"), ("assignment", "unassign")]
+)
+def test_outsider_actions_on_partner_a_access_rows_do_nothing(
+    client, two_partners, outsider, model: str, action: str
+):  # fmt: skip
+    rows = {"seat": Seat, "assignment": Assignment}[model].objects.filter(
+        employee=two_partners.anna, end=None
+    )
+    pks = list(rows.values_list("pk", flat=True))
+    client.force_login(outsider)
+    client.post(
+        reverse(f"admin:accounts_{model}_changelist"),
+        {"action": action, "_selected_action": pks, "confirmed": "Confirm",
+         "confirmation": "777001"},
+    )  # fmt: skip
+    assert rows.count() == len(pks)  # all still open
+
+
+@pytest.mark.parametrize("view", ["end_services", "remove_all_employees"])
+def test_outsider_cannot_reach_the_end_pages_of_partner_a_client(
+    client, two_partners, outsider, view: str
+):  # fmt: skip
+    url = reverse(f"admin:accounts_clientaccount_{view}", args=[two_partners.client_a.pk])
+    client.force_login(outsider)
+    assert client.get(url).status_code == 404
+    client.post(url, {"confirmation": "777001", "reason": "x"})
+    assert not RelationshipEnd.objects.filter(client=two_partners.client_a).exists()
+    assert Seat.objects.filter(
+        employee=two_partners.anna, client=two_partners.client_a, end=None
+    ).exists()

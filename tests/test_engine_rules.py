@@ -390,7 +390,15 @@ def test_changing_the_grace_period_in_the_admin_applies_on_recompute(world, clie
     assert lines("2026-03-20")[("100", "500")].relationship_started == D("2026-03-01")
     client.force_login(staff)
     response = client.post(
-        "/admin/credits/programsettings/1/change/", {"grace_days": 10, "sold_window_months": 12}
+        "/admin/credits/programsettings/1/change/",
+        {
+            "grace_days": 10,
+            "sold_window_months": 12,
+            "recalibration_days": "01-15,07-15",
+            "protection_months": 6,
+            "review_offset_months": 1,
+            "review_min_days": 30,
+        },  # fmt: skip
     )
     assert response.status_code == 302
     # With grace 10 the 19-day gap ends the first relationship: a new one starts on 03-20.

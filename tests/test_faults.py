@@ -17,15 +17,10 @@ from django.test import Client
 from kombu.exceptions import OperationalError as BrokerDown
 
 from accounts.models import ClientAccount, Employee
-from credits import engine, tasks
-from credits.engine import (
-    RecomputeBusy,
-    recompute_day,
-    recompute_enqueue,
-    run_claim,
-    runs_requeue,
-)
+from credits import catchup, engine, tasks
+from credits.engine import RecomputeBusy, recompute_day, run_claim
 from credits.models import CreditLine, DayResult, RecomputeChunk, RecomputeRun, Standing
+from credits.tasks import recompute_enqueue, runs_resend
 from partnercredit.celery import app as celery_app
 from tests.builders import act, give_access, make_client, make_employee
 from tests.workers import database_url_of_test_db, redis_url, require_redis, running_worker
@@ -113,7 +108,7 @@ def test_a_run_abandoned_without_heartbeat_is_failed_and_the_day_runs_again(
     recompute_day(day=DAY)
     before = published()
     stuck = run_claim(day=DAY, status=Status.QUEUED)
-    engine.run_start(run=stuck, chunks=2)  # running, then the worker vanishes
+    engine.run_prepare(run=stuck, chunks=2)  # running, then the worker vanishes
     with pytest.raises(RecomputeBusy):
         recompute_day(day=DAY)
     assert published() == before
@@ -237,9 +232,13 @@ def test_two_beats_for_one_day_queue_one_run(
     monkeypatch.setattr(tasks, "yesterday", lambda: DAY)
     celery_app.conf.task_always_eager = False
     with django_capture_on_commit_callbacks(execute=False) as dispatches:
-        assert tasks.recompute_nightly() == tasks.recompute_nightly()
-    assert RecomputeRun.objects.filter(day=DAY).count() == 1
+        batch_id = tasks.recompute_nightly()
+        assert tasks.recompute_nightly() == batch_id  # one nightly batch
     assert len(dispatches) == 1
+    # Its first step, delivered twice, queues the day once.
+    assert catchup.batch_step(batch_id=batch_id) is not None
+    assert catchup.batch_step(batch_id=batch_id) is None
+    assert RecomputeRun.objects.filter(day=DAY).count() == 1
 
 
 def test_a_second_claim_of_a_live_day_is_refused(world: dict) -> None:
@@ -355,8 +354,8 @@ def test_with_redis_down_an_enqueue_fails_loudly_keeps_the_run_queued_and_runs_o
     assert published() == before  # nothing lost, nothing half-written
 
     celery_app.conf.task_always_eager = True  # Redis is back
-    assert runs_requeue(older_than=timedelta(0)) == 1  # what the beat's requeue entry does
-    assert runs_requeue(older_than=timedelta(0)) == 0  # and only once
+    assert runs_resend(older_than=timedelta(0)) == 1  # what the beat's requeue entry does
+    assert runs_resend(older_than=timedelta(0)) == 0  # and only once
     run.refresh_from_db()
     assert run.status == Status.SUCCEEDED
     assert published()["result"][0] == run.pk
@@ -390,6 +389,6 @@ def test_with_redis_down_recompute_now_in_the_admin_says_so(
 ) -> None:
     client = Client()
     client.force_login(staff)
-    response = client.post("/admin/credits/recomputerun/recompute/", {"day": "2026-03-10"})
+    response = client.post("/admin/credits/recomputerun/recompute/", {"first": "2026-03-10"})
     assert response.status_code < 500, "a broker outage must not be a server error"
     assert RecomputeRun.objects.get(day=DAY).status == Status.QUEUED

@@ -61,8 +61,18 @@ STORY = HEADER + (
     "2026-04-20,partner_left,7002,,,,,,,,,,,\n"
     "2026-05-01,partner_joined,7002,,,Southpaw again,,,,,,,,\n"
 )
-MODELS = (Partner, PartnerSpell, Employee, EmployeeSpell, ClientAccount, ClientMRR, Assignment,
-          Seat, RelationshipEnd, Deal)  # fmt: skip
+MODELS = (
+    Partner,
+    PartnerSpell,
+    Employee,
+    EmployeeSpell,
+    ClientAccount,
+    ClientMRR,
+    Assignment,
+    Seat,
+    RelationshipEnd,
+    Deal,
+)
 # Columns that differ between two equal worlds: ids, and the moments the rows were written.
 IGNORED = {"id", "history_id", "history_date", "recorded_at"}
 
@@ -91,30 +101,51 @@ def _service(row: EventRow) -> None:
     client: Any = ClientAccount.objects.filter(hub_id=v.get("client", "")).first()
     role = v.get("role", "employee")
     calls = {
-        "partner_joined": lambda: services.partner_join(key=v["partner"], name=v.get("name", ""), at=at_),
+        "partner_joined": lambda: services.partner_join(
+            key=v["partner"], name=v.get("name", ""), at=at_
+        ),
         "partner_left": lambda: services.partner_leave(partner=partner, at=at_),
         "employee_added": lambda: services.employee_add(
-            partner=partner, email=v["employee"], name=v.get("name", ""),
+            partner=partner,
+            email=v["employee"],
+            name=v.get("name", ""),
             role="employee" if role == "client_access_manager" else role,
-            is_client_access_manager=role == "client_access_manager", at=at_),
+            is_client_access_manager=role == "client_access_manager",
+            at=at_,
+        ),
         "employee_deactivated": lambda: services.employee_deactivate(employee=employee, at=at_),
         "employee_reactivated": lambda: services.employee_reactivate(employee=employee, at=at_),
         "client_added": lambda: services.client_add(
-            hub_id=v["client"], name=v["name"], country=v["country"], currency=v["currency"],
-            amount=amount, at=at_),
+            hub_id=v["client"],
+            name=v["name"],
+            country=v["country"],
+            currency=v["currency"],
+            amount=amount,
+            at=at_,
+        ),
         "mrr_changed": lambda: services.client_mrr_change(
-            client=client, amount=amount, currency=v.get("currency"), at=at_),
+            client=client, amount=amount, currency=v.get("currency"), at=at_
+        ),
         "client_assigned": lambda: services.client_assign(employee=employee, client=client, at=at_),
-        "client_unassigned": lambda: services.client_unassign(employee=employee, client=client, at=at_),
+        "client_unassigned": lambda: services.client_unassign(
+            employee=employee, client=client, at=at_
+        ),
         "seat_added": lambda: services.seat_add(employee=employee, client=client, at=at_),
         "seat_removed": lambda: services.seat_remove(employee=employee, client=client, at=at_),
         "all_employees_removed": lambda: services.client_remove_all_employees(
-            partner=partner, client=client, at=at_),
+            partner=partner, client=client, at=at_
+        ),
         "services_ended": lambda: services.services_end(partner=partner, client=client, at=at_),
         "deal_closed": lambda: deal_record(
-            partner=partner, client=client, closed_on=program_day(at_), amount=amount,
-            currency=v["currency"], kind=v["kind"], ref=row.ref),
-    }  # fmt: skip
+            partner=partner,
+            client=client,
+            closed_on=program_day(at_),
+            amount=amount,
+            currency=v["currency"],
+            kind=v["kind"],
+            ref=row.ref,
+        ),
+    }
     calls[row.event]()
 
 
@@ -181,9 +212,10 @@ def test_partner_left_deactivates_every_employee_and_ends_everything_at_once(db,
         ("7001", "8002", "services_ended"),
         ("7002", "8001", "all_employees_removed"),
         ("7002", None, "partner_left"),
-    ]  # fmt: skip
-    assert not Assignment.objects.filter(employee__partner__key="7001", client__hub_id="8002",
-                                         end__isnull=True).exists()  # fmt: skip
+    ]
+    assert not Assignment.objects.filter(
+        employee__partner__key="7001", client__hub_id="8002", end__isnull=True
+    ).exists()
 
 
 def test_a_refused_row_changes_nothing_and_the_rows_after_it_still_apply(db, tmp_path) -> None:
@@ -198,12 +230,16 @@ def test_a_refused_row_changes_nothing_and_the_rows_after_it_still_apply(db, tmp
     )
     report = events_import(path_or_file=write(tmp_path, content), skip_invalid=True)
 
-    assert (report.applied, report.duplicates, report.errors) == (1, 1, [
-        "line 2: event: partner_left refused: Employee late@nw.example cannot be deactivated "
-        "before 2026-06-01 00:00:00+00:00.",
-        "line 5: event: services_ended refused: 7001 has no access to client account 8003: "
-        "nothing to end.",
-    ])  # fmt: skip
+    assert (report.applied, report.duplicates, report.errors) == (
+        1,
+        1,
+        [
+            "line 2: event: partner_left refused: Employee late@nw.example cannot be deactivated "
+            "before 2026-06-01 00:00:00+00:00.",
+            "line 5: event: services_ended refused: 7001 has no access to client account 8003: "
+            "nothing to end.",
+        ],
+    )
     northwind.refresh_from_db()
     assert northwind.left_at is None
     assert Employee.objects.filter(partner=northwind, is_active=True).count() == 2

@@ -19,9 +19,15 @@ def write(tmp_path: Path, content: str) -> Path:
     return path
 
 
-def activity(when: str, partner: str = "1001", employee: str = "ann@a.example",
-             client: str = "8001", tool: str = "blog", action: str = "publish",
-             ref: str = "a-1") -> str:  # fmt: skip
+def activity(
+    when: str,
+    partner: str = "1001",
+    employee: str = "ann@a.example",
+    client: str = "8001",
+    tool: str = "blog",
+    action: str = "publish",
+    ref: str = "a-1",
+) -> str:
     return f"{when},activity,{partner},{employee},{client},,,,,,{tool},{action},,{ref}\n"
 
 

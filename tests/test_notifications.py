@@ -403,7 +403,6 @@ def test_the_beat_sends_the_notifications_every_morning() -> None:
 @pytest.fixture
 def gold_on_day(partner_a, partner_admin, outsider) -> None:
     """Partner A reaches Gold (100 total, 20 sold) on 2026-03-28, its first managed day."""
-    pytest.importorskip("credits.tiers", reason="credits.tiers (the credited tier) is not on main")
     erin = make_employee(partner_a, "erin@alpha.example")
     client = make_client("5001", amount="8000.00")
     give_access(erin, client)

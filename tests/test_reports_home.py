@@ -250,3 +250,39 @@ def test_pages_show_both_tiers_the_next_recalibration_and_what_keeps_the_tier(
     assert headline in _html(staff, reverse("reports:partner", args=["4004"]), date=str(D))
     due = _html(staff, HOME, date=str(D)).split('id="recalibration-due"')[1].split("</table>")[0]
     assert "Delta Digital" in due and keep in due
+
+
+def test_the_partner_page_uses_the_configured_at_risk_days(world, partner_admin, settings) -> None:
+    settings.AT_RISK_DAYS = 60
+    html = _html(partner_admin, reverse("reports:partner", args=["1001"]), date="2026-03-31")
+    assert "credit ends within 60 days" in html
+    assert "5007" in html.split('id="at-risk"')[1].split("</table>")[0]
+
+
+def test_the_staff_home_counts_the_days_computed_and_the_stale_days_left(world, staff) -> None:
+    html = _html(staff, date="2026-03-31")
+    nightly = html.split('id="nightly"')[1].split("</table>")[0]
+    assert "Days computed in the 24 hours up to it</th><td>2<" in nightly
+    assert 'id="stale-days">0<' in nightly
+    act(world["dan"], world["clients"]["5002"], "2026-03-02T11:00")  # backdated: 03-02 on
+    nightly = _html(staff, date="2026-03-31").split('id="nightly"')[1].split("</table>")[0]
+    assert 'id="stale-days">1<' in nightly  # 2026-03-31 (03-01 is before the change)
+
+
+@pytest.mark.parametrize("size", [2, 12])
+def test_the_home_pages_take_a_fixed_number_of_queries(
+    world, partner_admin, staff, size: int, django_assert_max_num_queries
+) -> None:
+    """More clients not earning (each by another employee) cost no query more."""
+    partner = Partner.objects.get(key="1001")
+    for i in range(size):
+        employee = make_employee(partner, f"n{i}@alpha.example")
+        client = make_client(f"80{i:02d}")
+        access.client_assign(employee=employee, client=client, at=at("2026-01-01"))
+        act(employee, client, "2026-03-20T10:00")
+    recompute_day(day=D)
+    for user, limit in ((partner_admin, 49), (staff, 25)):
+        browser = Client()
+        browser.force_login(user)
+        with django_assert_max_num_queries(limit):
+            assert browser.get(HOME, {"date": str(D)}).status_code == 200

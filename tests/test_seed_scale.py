@@ -15,6 +15,7 @@ from accounts.models import (
     Employee,
     EmployeeSpell,
     Partner,
+    PartnerSpell,
     RelationshipEnd,
     Seat,
 )
@@ -76,6 +77,7 @@ def test_the_same_seed_gives_the_same_program() -> None:
         EmployeeSpell,
         Employee,
         ClientAccount,
+        PartnerSpell,
         Partner,
     ]:
         model._default_manager.all().delete()

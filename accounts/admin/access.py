@@ -1,5 +1,6 @@
 """Assignments (partner side) and seats (client side), effective-dated."""
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
@@ -37,6 +39,28 @@ from accounts.selectors import clients_partner_may_act_in
 from partnercredit.validators import KeyFormField
 
 # --- assignments and seats -----------------------------------------------------------------------
+
+PICKER_LIMIT = 500  # a partner's clients; more than this and typing the hub id is quicker
+
+
+class ClientPicker(forms.TextInput):
+    """A hub id field that offers the clients the partner may act in as you type.
+
+    A native `<datalist>`: the browser filters it as the user types, without a script (the
+    Content-Security-Policy allows none inline) and without a request per keystroke.
+    """
+
+    def __init__(self, choices: list[tuple[str, str]]) -> None:
+        super().__init__(attrs={"list": "client-choices", "autocomplete": "off"})
+        self.offered = choices
+
+    def render(self, name: str, value: Any, attrs: dict | None = None,
+               renderer: Any = None) -> str:  # fmt: skip
+        field = super().render(name, value, attrs, renderer)
+        options = format_html_join(
+            "", '<option value="{}">{}</option>', ((h, label) for h, label in self.offered)
+        )
+        return format_html('{}<datalist id="client-choices">{}</datalist>', field, options)
 
 
 class AccessAddForm(forms.ModelForm):
@@ -110,6 +134,16 @@ class AccessIntervalAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
         form = super().get_form(request, obj, **kwargs)
         form.step = self.step
         form.own_partner = partner_of(request.user)
+        if obj is None and form.own_partner is not None:
+            clients = clients_partner_may_act_in(form.own_partner).order_by("hub_id")
+            choices = [(c.hub_id, c.name) for c in clients.only("hub_id", "name")[:PICKER_LIMIT]]
+            field = copy.deepcopy(form.base_fields["client_hub_id"])  # not the shared one
+            form.base_fields["client_hub_id"] = field
+            field.widget = ClientPicker(choices)
+            field.help_text = (
+                "Pick one of the clients your partner has access to, or type its hub id. "
+                "For another client, ask program staff under Access requests."
+            )
         return form
 
     def add_view(

@@ -80,14 +80,23 @@ class Changes:
         self.set(record, end=at, ended_by_id=self.journal.actor_id)
 
     def relationship_end(self, partner: Row, client: Row | None, at: datetime, reason: str) -> None:
-        self.journal.add(new_row(RelationshipEnd, partner_id=partner.id, at=at, reason=reason,
-                                 client_id=client and client.id, actor_id=self.journal.actor_id))  # fmt: skip
+        self.journal.add(
+            new_row(
+                RelationshipEnd,
+                partner_id=partner.id,
+                at=at,
+                reason=reason,
+                client_id=client and client.id,
+                actor_id=self.journal.actor_id,
+            )
+        )
 
     def may_deactivate(self, employee: Row, key: EmployeeKey, at: datetime) -> None:
         spell = self.world.spells.get(key)
         start = spell.start if spell is not None else None
-        rules.employee_may_deactivate(email=employee.email, is_active=employee.is_active,
-                                      spell_start=start, at=at)  # fmt: skip
+        rules.employee_may_deactivate(
+            email=employee.email, is_active=employee.is_active, spell_start=start, at=at
+        )
 
     def spell_open(self, employee: Row, key: EmployeeKey, at: datetime) -> None:
         spell = new_row(EmployeeSpell, employee_id=employee.id, start=at)
@@ -114,8 +123,9 @@ def partner_joined(changes: Changes, row: EventRow) -> None:
 def partner_left(changes: Changes, row: EventRow) -> None:
     """Every relationship ends at once, the spell ends and every employee is deactivated."""
     partner, at = changes.partner(row), row.at
-    rules.partner_may_leave(key=partner.key, has_left=partner.left_at is not None,
-                            joined_at=partner.joined_at, at=at)  # fmt: skip
+    rules.partner_may_leave(
+        key=partner.key, has_left=partner.left_at is not None, joined_at=partner.joined_at, at=at
+    )
     leaving = [e for e in changes.world.staff[partner.key] if e.is_active]
     for employee in leaving:
         changes.may_deactivate(employee, (partner.key, employee.email), at)
@@ -132,11 +142,17 @@ def employee_added(changes: Changes, row: EventRow) -> None:
     partner, values = changes.partner(row), row.values
     rules.partner_in_program(key=partner.key, has_left=partner.left_at is not None)
     key, role = (partner.key, values["employee"]), values.get("role", "employee")
-    rules.employee_may_be_added(email=key[1], partner_key=key[0],
-                                exists=key in changes.world.employees)  # fmt: skip
-    employee = new_row(Employee, partner_id=partner.id, email=key[1], name=values.get("name", ""),
-                       role=Employee.Role.EMPLOYEE if role == "client_access_manager" else role,
-                       is_client_access_manager=role == "client_access_manager")  # fmt: skip
+    rules.employee_may_be_added(
+        email=key[1], partner_key=key[0], exists=key in changes.world.employees
+    )
+    employee = new_row(
+        Employee,
+        partner_id=partner.id,
+        email=key[1],
+        name=values.get("name", ""),
+        role=Employee.Role.EMPLOYEE if role == "client_access_manager" else role,
+        is_client_access_manager=role == "client_access_manager",
+    )
     clean(employee)
     changes.journal.add(employee)
     changes.world.employee_put(employee)
@@ -153,9 +169,12 @@ def employee_deactivated(changes: Changes, row: EventRow) -> None:
 def employee_reactivated(changes: Changes, row: EventRow) -> None:
     employee, key = changes.employee(row)
     partner = changes.world.partners[key[0]]
-    rules.employee_may_reactivate(email=employee.email, is_active=employee.is_active,
-                                  partner_key=partner.key,
-                                  partner_left=partner.left_at is not None)  # fmt: skip
+    rules.employee_may_reactivate(
+        email=employee.email,
+        is_active=employee.is_active,
+        partner_key=partner.key,
+        partner_left=partner.left_at is not None,
+    )
     changes.spell_open(employee, key, row.at)
     changes.set(employee, is_active=True, deactivated_at=None)
 
@@ -163,8 +182,13 @@ def employee_reactivated(changes: Changes, row: EventRow) -> None:
 def client_added(changes: Changes, row: EventRow) -> None:
     values, hub_id = row.values, row.values["client"]
     rules.client_may_be_added(hub_id=hub_id, exists=hub_id in changes.world.clients)
-    client = new_row(ClientAccount, hub_id=hub_id, name=values["name"],
-                     country=values["country"], currency=values["currency"])  # fmt: skip
+    client = new_row(
+        ClientAccount,
+        hub_id=hub_id,
+        name=values["name"],
+        country=values["country"],
+        currency=values["currency"],
+    )
     clean(client)
     changes.journal.add(client)
     changes.world.clients[hub_id] = client
@@ -179,8 +203,15 @@ def _mrr(changes: Changes, client: Row, row: EventRow) -> None:
     currency = row.values.get("currency") or client.currency
     if currency != client.currency:
         changes.set(client, currency=currency)
-    changes.journal.add(new_row(ClientMRR, client_id=client.id, effective_at=row.at,
-                                amount=row.amount, currency=currency))  # fmt: skip
+    changes.journal.add(
+        new_row(
+            ClientMRR,
+            client_id=client.id,
+            effective_at=row.at,
+            amount=row.amount,
+            currency=currency,
+        )
+    )
 
 
 def _opener(model: Access, what: str) -> Callable[[Changes, EventRow], None]:
@@ -189,8 +220,9 @@ def _opener(model: Access, what: str) -> Callable[[Changes, EventRow], None]:
         partner = changes.world.partners[key[0]]
         rules.partner_in_program(key=partner.key, has_left=partner.left_at is not None)
         overlapping = changes.world.overlapping(model, key, client.hub_id, row.at)
-        rules.access_may_open(email=key[1], hub_id=client.hub_id, what=what,
-                              overlapping=overlapping)  # fmt: skip
+        rules.access_may_open(
+            email=key[1], hub_id=client.hub_id, what=what, overlapping=overlapping
+        )
         access = new_row(model, employee_id=employee.id, client_id=client.id, start=row.at)
         changes.journal.add(access)
         changes.world.open[(model, key[0], client.hub_id)][key[1]] = access
@@ -202,8 +234,9 @@ def _closer(model: Access, what: str) -> Callable[[Changes, EventRow], tuple]:
     def close_access(changes: Changes, row: EventRow) -> tuple[EmployeeKey, Row]:
         (_employee, key), client = changes.employee(row), changes.client(row)
         access = changes.world.open.get((model, key[0], client.hub_id), {}).get(key[1])
-        rules.access_may_close(email=key[1], hub_id=client.hub_id, what=what,
-                               start=access and access.start)  # fmt: skip
+        rules.access_may_close(
+            email=key[1], hub_id=client.hub_id, what=what, start=access and access.start
+        )
         assert access is not None  # access_may_close refused the row otherwise
         rules.access_may_end(email=key[1], start=access.start, at=row.at)
         changes.end_access(model, key, client.hub_id, row.at)
@@ -230,8 +263,9 @@ def _ender(model: Access, reason: str) -> Callable[[Changes, EventRow], None]:
         partner, client = changes.partner(row), changes.client(row)
         opened = changes.world.open
         has_access = any(opened.get((m, partner.key, client.hub_id)) for m in (Assignment, Seat))
-        rules.relationship_may_end(partner_key=partner.key, hub_id=client.hub_id,
-                                   has_access=has_access)  # fmt: skip
+        rules.relationship_may_end(
+            partner_key=partner.key, hub_id=client.hub_id, has_access=has_access
+        )
         emails = list(opened.get((model, partner.key, client.hub_id), {}).items())
         for email, access in emails:
             rules.access_may_end(email=email, start=access.start, at=row.at)
@@ -244,9 +278,16 @@ def _ender(model: Access, reason: str) -> Callable[[Changes, EventRow], None]:
 
 def deal_closed(changes: Changes, row: EventRow) -> None:
     """A closed deal; it earns sold points for the sold-credit window (SPEC §3.8)."""
-    deal = new_row(Deal, partner_id=changes.partner(row).id, client_id=changes.client(row).id,
-                   closed_on=program_day(row.at), amount=row.amount,
-                   currency=row.values["currency"], kind=row.values["kind"], ref=row.ref)  # fmt: skip
+    deal = new_row(
+        Deal,
+        partner_id=changes.partner(row).id,
+        client_id=changes.client(row).id,
+        closed_on=program_day(row.at),
+        amount=row.amount,
+        currency=row.values["currency"],
+        kind=row.values["kind"],
+        ref=row.ref,
+    )
     clean(deal)
     changes.journal.add(deal)
 

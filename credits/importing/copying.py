@@ -17,9 +17,22 @@ from django.db.models import Field, Model
 BATCH = 5000
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 # Django's own field types whose Python value PostgreSQL reads from its plain text.
-PLAIN = {"AutoField", "BigAutoField", "CharField", "TextField", "EmailField", "IntegerField",
-         "BigIntegerField", "PositiveIntegerField", "BooleanField", "DateTimeField",
-         "DateField", "ForeignKey", "OneToOneField", "UUIDField"}  # fmt: skip
+PLAIN = {
+    "AutoField",
+    "BigAutoField",
+    "CharField",
+    "TextField",
+    "EmailField",
+    "IntegerField",
+    "BigIntegerField",
+    "PositiveIntegerField",
+    "BooleanField",
+    "DateTimeField",
+    "DateField",
+    "ForeignKey",
+    "OneToOneField",
+    "UUIDField",
+}
 
 
 def _text(value: object) -> str:
@@ -79,8 +92,9 @@ class Table:
 
     @classmethod
     @cache
-    def of(cls, model: type[Model], *, skip_pk: bool = False,
-           columns: tuple[str, ...] | None = None) -> "Table":  # fmt: skip
+    def of(
+        cls, model: type[Model], *, skip_pk: bool = False, columns: tuple[str, ...] | None = None
+    ) -> "Table":
         """Every column (`skip_pk`: but the id), or the named ones (by name or attname)."""
         fields = [f for f in model._meta.concrete_fields if not (skip_pk and f.primary_key)]
         if columns is not None:
@@ -111,8 +125,10 @@ class Table:
         fields, count = self.fields, 0
         with connection.cursor() as cursor:
             while batch := list(islice(rows, BATCH)):
-                cursor.executemany(sql, [tuple(_prep(f, v) for f, v in zip(fields, row, strict=True))
-                                         for row in batch])  # fmt: skip
+                cursor.executemany(
+                    sql,
+                    [tuple(_prep(f, v) for f, v in zip(fields, row, strict=True)) for row in batch],
+                )
                 count += len(batch)
         return count
 
@@ -121,12 +137,13 @@ def _prep(field: Field, value: Any) -> Any:  # noqa: ANN401
     return None if value is None else field.get_db_prep_save(value, connection)
 
 
-def ids_take(model: type[Model], hint: int, taken: dict[str, int]) -> list[int]:
-    """New ids for `model`'s table: a block of its sequence, larger as more rows are added.
+def ids_take(model: type[Model], wanted: int, taken: dict[str, int]) -> list[int]:
+    """New ids for `model`'s table: a block of its sequence of about `wanted` ids (at least
+    100, at most 50,000 at a time).
 
     SQLite has no sequence: the ids after the largest ever used (`taken`: by this import).
     """
-    size = max(100, min(4 * hint, 50_000))
+    size = max(100, min(wanted, 50_000))
     table, pk = model._meta.db_table, model._meta.pk.column
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":

@@ -12,8 +12,20 @@ from datetime import datetime, tzinfo
 
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import Model
 from django.utils import timezone
 
+from accounts.models import (
+    Assignment,
+    ClientAccount,
+    ClientMRR,
+    Employee,
+    EmployeeSpell,
+    Partner,
+    PartnerSpell,
+    RelationshipEnd,
+    Seat,
+)
 from accounts.services import Actor
 from credits.importing import messages
 from credits.importing.changes import Changes
@@ -35,12 +47,36 @@ from credits.importing.reading import (
 )
 from credits.importing.report import ImportReport
 from credits.importing.world import World
-from credits.models import ImportedEvent
+from credits.models import Deal, ImportedEvent
 from credits.services import fingerprint
 
 # Columns that make up a row's identity when it has no ref, in this order.
-IDENTITY = ("partner", "employee", "client", "name", "role", "country", "currency", "amount",
-            "kind")  # fmt: skip
+IDENTITY = (
+    "partner",
+    "employee",
+    "client",
+    "name",
+    "role",
+    "country",
+    "currency",
+    "amount",
+    "kind",
+)
+# The rows each event may add (so that ids are taken from the sequences in few blocks).
+MAKES: dict[str, tuple[type[Model], ...]] = {
+    "partner_joined": (Partner, PartnerSpell),
+    "partner_left": (RelationshipEnd,),
+    "employee_added": (Employee, EmployeeSpell),
+    "employee_reactivated": (EmployeeSpell,),
+    "client_added": (ClientAccount, ClientMRR),
+    "mrr_changed": (ClientMRR,),
+    "client_assigned": (Assignment,),
+    "seat_added": (Seat,),
+    "seat_removed": (RelationshipEnd,),
+    "all_employees_removed": (RelationshipEnd,),
+    "services_ended": (RelationshipEnd,),
+    "deal_closed": (Deal,),
+}
 WRITE_EVERY = 50_000  # rows applied between two bulk writes
 # The longest partner key, hub id and e-mail (the model fields).
 SIZES = (("partner", 32), ("client", 32), ("employee", 254))
@@ -114,7 +150,8 @@ def events_apply(
         clients={row.values["client"] for row in rows if "client" in row.values},
         since=rows[-1].at if rows else None,
     )
-    journal = Journal(actor=actor, now=timezone.now())
+    expected = Counter(model for row in rows for model in MAKES.get(row.event, ()))
+    journal = Journal(actor=actor, now=timezone.now(), expected=expected)
     changes, first = Changes(world=world, journal=journal), None
     while rows:
         row, key = rows.pop(), keys.pop()

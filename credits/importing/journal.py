@@ -35,8 +35,18 @@ from credits.importing.rows import instance
 from credits.models import Deal, ImportedEvent
 
 # In the order they are written: every row after the rows it refers to.
-ORDER: list[type[Model]] = [Partner, PartnerSpell, ClientAccount, Employee, ClientMRR, EmployeeSpell,
-                            Assignment, Seat, RelationshipEnd, Deal]  # fmt: skip
+ORDER: list[type[Model]] = [
+    Partner,
+    PartnerSpell,
+    ClientAccount,
+    Employee,
+    ClientMRR,
+    EmployeeSpell,
+    Assignment,
+    Seat,
+    RelationshipEnd,
+    Deal,
+]
 HISTORY_TAIL = ("history_date", "history_type", "history_user", "history_change_reason")
 
 
@@ -62,11 +72,14 @@ def _snapshot(model: type[Model]) -> Callable[[Any], tuple] | None:
 
 
 class Journal:
-    def __init__(self, *, actor: Actor, now: datetime) -> None:
+    def __init__(self, *, actor: Actor, now: datetime, expected: Counter | None = None) -> None:
+        """`expected`: at most how many rows of each model the import will add."""
         self.actor, self.now = actor, now
+        self.expected: Counter[type[Model]] = expected or Counter()
         self.actor_id = None if actor is None else actor.pk
         self.free: dict[type[Model], list[int]] = defaultdict(list)
         self.taken: dict[str, int] = {}
+        self.added: Counter[type[Model]] = Counter()  # new rows so far: the next block's size
         self.new: dict[type[Model], list[Any]] = defaultdict(list)
         self.changed: dict[type[Model], dict[int, Any]] = defaultdict(dict)  # by id
         self.fields: dict[type[Model], set[str]] = defaultdict(set)
@@ -79,7 +92,9 @@ class Journal:
         model = row.model
         free = self.free[model]
         if not free:
-            free.extend(reversed(ids_take(model, len(self.new[model]), self.taken)))
+            wanted = max(self.expected[model] - self.added[model], 4 * self.added[model])
+            free.extend(reversed(ids_take(model, wanted, self.taken)))
+        self.added[model] += 1
         row.id = free.pop()
         for attname in _auto_now(model):
             setattr(row, attname, self.now)  # as its save() would

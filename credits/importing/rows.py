@@ -22,8 +22,9 @@ def row_class(model: type[Model]) -> Any:  # noqa: ANN401 — a class made at ru
         (f.attname, Any, field(default=None if f.primary_key else f.get_default()))
         for f in model._meta.concrete_fields
     ]
-    cls: Any = make_dataclass(f"{model.__name__}Row", [*columns, ("new", bool, field(default=True))],
-                         slots=True, eq=False)  # fmt: skip
+    cls: Any = make_dataclass(
+        f"{model.__name__}Row", [*columns, ("new", bool, field(default=True))], slots=True, eq=False
+    )
     attnames = tuple(name for name, _type, _default in columns)
     getter = attrgetter(*attnames)
     cls.model = model

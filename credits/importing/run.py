@@ -95,8 +95,9 @@ def _run(
     first, written = events_apply(events, report, actor)
     raw.seek(0)
     maps = Maps.load(only_partner)
-    context = Context(tz=tz, only_partner=only_partner, event_refs=event_refs, progress=progress,
-                      maps=maps)  # fmt: skip
+    context = Context(
+        tz=tz, only_partner=only_partner, event_refs=event_refs, progress=progress, maps=maps
+    )
     applied = report.applied
     first_day = activities_import(raw, report, context, write=skip_invalid or not report.rejected)
     written[Activity._meta.db_table] += report.applied - applied

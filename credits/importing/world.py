@@ -75,8 +75,9 @@ class World:
             self.spells[by_id[spell.employee_id]] = spell
 
     def _load_access(self, model: Access, since: datetime) -> None:
-        employees = {e.id: (self.partner_keys[e.partner_id], e.email)
-                     for e in self.employees.values()}  # fmt: skip
+        employees = {
+            e.id: (self.partner_keys[e.partner_id], e.email) for e in self.employees.values()
+        }
         hubs = {c.id: c.hub_id for c in self.clients.values()}
         rows = model.objects.filter(Q(end__isnull=True) | Q(end__gt=since))
         for row in _rows(model, rows, "client_id", set(hubs)):

@@ -6,9 +6,12 @@ from .results import (
     DataChange,
     DayResult,
     EngineState,
+    RecomputeBatch,
     RecomputeChunk,
     RecomputeRun,
     Standing,
+    TierDay,
+    TierHistory,
 )
 
 __all__ = [
@@ -26,8 +29,11 @@ __all__ = [
     "PointsRate",
     "ProgramSettings",
     "QualifyingAction",
+    "RecomputeBatch",
     "RecomputeChunk",
     "RecomputeRun",
     "Standing",
     "Tier",
+    "TierDay",
+    "TierHistory",
 ]

@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -33,6 +34,23 @@ TOOLS = [
 ACTIONS = ["publish", "send", "create", "edit", "delete", "view", "export", "login"]
 
 
+def _month_day(text: str) -> tuple[int, int]:
+    month, day = (int(n) for n in text.strip().split("-"))
+    date(2024, month, day)  # raises ValueError for an impossible day (Feb 29 is allowed)
+    return month, day
+
+
+def validate_month_days(value: str) -> None:
+    try:
+        days = [_month_day(part) for part in value.split(",") if part.strip()]
+    except ValueError as exc:
+        raise ValidationError(
+            "Write days as MM-DD, separated by commas (e.g. 01-15,07-15)."
+        ) from exc
+    if not days:
+        raise ValidationError("Name at least one recalibration day.")
+
+
 class ProgramSettings(models.Model):
     """The single row of program-wide numbers."""
 
@@ -41,6 +59,24 @@ class ProgramSettings(models.Model):
     )
     sold_window_months = models.PositiveIntegerField(
         default=12, help_text="Months a closed deal earns sold points."
+    )
+    # The credited tier (SPEC §3.12): the tier a partner holds.
+    recalibration_days = models.CharField(
+        max_length=200,
+        default="01-15,07-15",
+        validators=[validate_month_days],
+        help_text="Days of the year (MM-DD, comma-separated) on which a credited tier may fall.",
+    )
+    protection_months = models.PositiveIntegerField(
+        default=6,
+        help_text="A tier earned less than this many months before a recalibration is kept.",
+    )
+    review_offset_months = models.PositiveIntegerField(
+        default=1,
+        help_text="The review window starts this many months after the previous recalibration day.",
+    )
+    review_min_days = models.PositiveIntegerField(
+        default=30, help_text="Days of the review window on which a tier's minimums must be met."
     )
     history = HistoricalRecords()
 
@@ -54,6 +90,13 @@ class ProgramSettings(models.Model):
     def load(cls) -> "ProgramSettings":
         obj, _ = cls.objects.get_or_create(pk=1)
         return obj
+
+    @property
+    def recalibration_month_days(self) -> list[tuple[int, int]]:
+        """The recalibration days as sorted (month, day) pairs."""
+        return sorted(
+            _month_day(part) for part in self.recalibration_days.split(",") if part.strip()
+        )
 
 
 class QualifyingAction(models.Model):

@@ -81,6 +81,7 @@ class RecomputeRun(models.Model):
         PUBLISHING = "publishing", "Publishing"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+        TIERS = "tiers", "Tier history (not published)"
 
     LIVE = ("queued", "running", "publishing")
 
@@ -101,6 +102,9 @@ class RecomputeRun(models.Model):
     error = models.TextField(blank=True)
     data_version = models.BigIntegerField(
         default=0, help_text="The latest data change this run had seen when it started."
+    )
+    batch = models.ForeignKey(
+        "RecomputeBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )
 
     class Meta:
@@ -124,6 +128,73 @@ class RecomputeRun(models.Model):
         if not self.chunks_total:
             return 0
         return min(99, 100 * self.chunks_done // (self.chunks_total + 1))
+
+
+class RecomputeBatch(models.Model):
+    """Several days recomputed one after another, oldest first: the nightly catch-up of stale
+    days and the new day, or a range asked for by program staff. Resumable and cancellable."""
+
+    class Kind(models.TextChoices):
+        NIGHTLY = "nightly", "Nightly"
+        RANGE = "range", "Range"
+        STALE = "stale", "Stale days"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    LIVE = ("queued", "running")
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    days = models.JSONField(default=list, help_text="The ISO days to compute, in order.")
+    done = models.PositiveIntegerField(default=0, help_text="Days of `days` computed so far.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    cancel_requested = models.BooleanField(default=False)
+    note = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    current_run = models.ForeignKey(
+        RecomputeRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "recompute batches"
+
+    def __str__(self) -> str:
+        span = f"{self.days[0]} … {self.days[-1]}" if self.days else "no day"
+        return f"{self.get_kind_display()} recompute {span} ({self.get_status_display()})"
+
+    @property
+    def total(self) -> int:
+        return len(self.days)
+
+    @property
+    def percent(self) -> int:
+        """Days done, counting the current day's chunks as a fraction of a day."""
+        if self.status == self.Status.SUCCEEDED or not self.days:
+            return 100 if self.status == self.Status.SUCCEEDED else 0
+        run = self.current_run
+        part = run.chunks_done / (run.chunks_total + 1) if run and run.chunks_total else 0
+        return min(99, int(100 * (self.done + part) / self.total))
+
+    @property
+    def seconds_left(self) -> int | None:
+        """From the average time of the days done so far; None before the first day is done."""
+        if not self.done or self.started_at is None or self.status not in self.LIVE:
+            return None
+        elapsed = ((self.heartbeat_at or self.started_at) - self.started_at).total_seconds()
+        return int(elapsed / self.done * (self.total - self.done))
 
 
 class RecomputeChunk(models.Model):
@@ -231,7 +302,12 @@ class Standing(models.Model):
         blank=True,
         help_text="Counted qualifying activities per tier window in days, as the tiers used them.",
     )
-    tier = models.CharField(max_length=40, blank=True)
+    tier = models.CharField(
+        max_length=40, blank=True, help_text="The performance tier (SPEC §3.9)."
+    )
+    credited_tier = models.CharField(
+        max_length=40, blank=True, help_text="The tier the partner holds (SPEC §3.12)."
+    )
     missing_rate = models.BooleanField(
         default=False, help_text="Some credit line has no currency rate: its points are missing."
     )
@@ -249,6 +325,51 @@ class Standing(models.Model):
         if window_days == 30:
             return self.qualifying_activities
         return self.activities_by_window.get(str(window_days), 0)
+
+
+class TierDay(models.Model):
+    """Per partner in the program and day: the tiers whose minimums it met, its performance
+    tier, and the credited tier it held at the end of the day (SPEC §3.12).
+
+    Derived by the engine for every day up to the latest one computed, published or not: a
+    day's credited tier depends on every earlier day. `reason` is set on the days the credited
+    tier was earned, lowered or kept at a recalibration.
+    """
+
+    class Reason(models.TextChoices):
+        EARNED = "earned", "Earned"
+        PROTECTED = "protected", "Kept by protection"
+        WINDOW = "window", "Kept by the review window"
+        LOWERED = "lowered", "Lowered"
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    met = models.JSONField(default=list, help_text="Names of the tiers whose minimums were met.")
+    performance = models.CharField(max_length=40, blank=True)
+    credited = models.CharField(max_length=40, blank=True)
+    credited_before = models.CharField(max_length=40, blank=True)
+    earned_on = models.DateField(null=True, blank=True)
+    reason = models.CharField(max_length=10, choices=Reason.choices, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["partner", "day"], name="tier_day_unique")]
+        indexes = [
+            models.Index(fields=["day"]),
+            models.Index(fields=["partner", "day"], condition=~Q(reason=""), name="tier_changes"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.partner_id}: holds {self.credited or 'no tier'}"
+
+
+class TierHistory(models.Model):
+    """The days whose `TierDay` rows are complete, and the data they were derived from."""
+
+    day = models.DateField(primary_key=True)
+    data_version = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"Tiers of {self.day}"
 
 
 def day_result(day: date) -> DayResult | None:

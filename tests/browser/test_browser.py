@@ -172,7 +172,7 @@ def test_program_staff_review_the_reports_download_the_csv_and_recompute_a_day(
     previous = DayResult.objects.get(day=DAY).run_id
     page.goto(f"{base}/admin/credits/recomputerun/")
     page.get_by_role("link", name="Recompute now").click()
-    page.fill("#id_day", str(DAY))
+    page.fill("#id_first", str(DAY))
     page.click("input[type=submit][value=Recompute]")
     expect(page.locator("ul.messagelist li.success, ul.messagelist li.info").first).to_contain_text(
         f"Recompute of {DAY} queued"

@@ -2,9 +2,11 @@
 
 1. Seed: load `seed_scale --size SIZE` when the program is empty (else report the recorded load).
 2. Refresh: `counted_days_refresh` over the whole history (marked stale from the first day).
-3. One day: `recompute_credits --date LAST` in a child process — wall time and peak RSS; then
+3. Tier history: the credited tier's rows of every day before LAST (derived once), then
+   One day: `recompute_credits --date LAST` in a child process — wall time and peak RSS; then
    the nightly case, the same after marking that day's activities stale.
-4. Backfill: `recompute_credits --from LAST−29 --to LAST` in a child process — the same.
+4. Backfill: `recompute_credits --from LAST−29 --to LAST` in a child process — the same;
+   then a catch-up: a change to LAST−29 makes those days stale, `recompute_credits --stale`.
 5. Pages: p50/p95 of the standings page, the staff home page, the busiest partner's page and
    projection as program staff, and that partner's home page as one of its employees.
 6. Import: `bench/import_bench.py` (the importer's own benchmark), last, as it adds partners.
@@ -25,15 +27,15 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 from django.test import Client
 
 from accounts.models import Employee, Partner
-from credits.engine import counted_days_refresh
+from credits.engine import counted_days_refresh, tiers_history
 from credits.management.commands.seed_scale import seed_record_path
 from credits.models import Activity, CreditLine
-from credits.staleness import mark_stale
+from credits.staleness import data_version, mark_stale, stale_days
 
 ROOT = Path(settings.BASE_DIR)
 
@@ -103,7 +105,7 @@ class Command(BaseCommand):
             return
         self.say("activities", f"{Activity.objects.count():,}", "rows", f"{first} … {last}")
         if not options["no_refresh"]:
-            mark_stale(since=first)
+            mark_stale(since=first, what="bench: refresh everything")
             started = time.perf_counter()
             days = counted_days_refresh(through=last)
             self.say("counted_days_refresh", time.perf_counter() - started, "s", f"{days} days")
@@ -113,11 +115,14 @@ class Command(BaseCommand):
                 with connection.cursor() as cursor:
                     cursor.execute("VACUUM ANALYZE credits_countedday")
                 self.say("vacuum analyze of counted days", time.perf_counter() - started, "s")
+        self.tier_history(last)
         run = _in_process if options["in_process"] else _child
         seconds, peak, out = run(["recompute_credits", "--date", last.isoformat()])
         self.say("one day's recompute", seconds, "s", out.strip().splitlines()[0] if out else "")
         self.say("one day's recompute peak RSS", peak, "MB")
-        mark_stale(since=last)  # the nightly case: the day's activities arrived since
+        mark_stale(
+            since=last, what="bench: the day's activities"
+        )  # the nightly case: the day's activities arrived since
         seconds, _, _ = run(["recompute_credits", "--date", last.isoformat()])
         self.say("nightly recompute (the day re-aggregated first)", seconds, "s")
         n = options["backfill_days"]
@@ -128,9 +133,36 @@ class Command(BaseCommand):
         days = (last - lo).days + 1
         self.say(f"{days}-day backfill", seconds, "s", f"{seconds / days:.1f} s/day, {lo} … {last}")
         self.say("recompute peak RSS (largest child)", peak, "MB")
+        self.catch_up(lo, last, run)
         self.pages(last, options["requests"])
         if not options["no_import"]:
             self.imports(options["import_rows"])
+
+    def tier_history(self, last: date) -> None:
+        """The credited tier needs the tier rows of every earlier day: a program loaded
+        without them derives them once (each day computed, not published)."""
+        started = time.perf_counter()
+        days = tiers_history(through=last - timedelta(days=1), version=data_version())
+        seconds = time.perf_counter() - started
+        note = f"{days} days, {seconds / days:.1f} s/day" if days else "already derived"
+        self.say("tier history (first time only)", seconds, "s", note)
+        started = time.perf_counter()
+        with transaction.atomic():
+            tiers_history(through=last - timedelta(days=1), version=data_version())
+        self.say("tier history check (every run)", time.perf_counter() - started, "s")
+
+    def catch_up(self, lo: date, last: date, run: Any) -> None:
+        """A backdated change to `lo`: every published day from it on is stale; catch up."""
+        started = time.perf_counter()
+        mark_stale(since=lo, what="bench: a backdated change")
+        self.say(
+            "marking staleness", (time.perf_counter() - started) * 1000, "ms", "once per write"
+        )
+        stale = len(stale_days(through=last))
+        seconds, _, _ = run(["recompute_credits", "--stale", "--to", last.isoformat()])
+        self.say(
+            f"catch-up of {stale} stale days", seconds, "s", f"{seconds / max(stale, 1):.1f} s/day"
+        )
 
     def seed(self, size: str) -> None:
         if not Partner.objects.exists():

@@ -2,8 +2,9 @@ from datetime import date, timedelta
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from credits import engine
+from credits import catchup, engine
 from credits.management.commands._days import iso_day
+from credits.models import RecomputeRun
 from credits.staleness import stale_days
 from partnercredit.days import yesterday
 
@@ -26,16 +27,24 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, date: str | None, first: str | None, last: str | None,
                stale: bool, **options: object) -> None:  # fmt: skip
-        for day in self._days(date, first, last, stale):
+        days = self._days(date, first, last, stale)
+        if stale:  # a day another catch-up is computing is waited for, not computed twice
+            for run in catchup.recompute_days_inline(days):
+                self._report(run)
+            return
+        for day in days:
             try:
                 run = engine.recompute_day(day=day)
             except (engine.RecomputeBusy, engine.DayNotEnded) as exc:
                 raise CommandError(str(exc)) from exc
-            self.stdout.write(
-                f"{day}: {run.credit_lines} credit lines, {run.partners} partners (run {run.pk})"
-            )
-            for warning in run.warnings:
-                self.stderr.write(f"{day}: warning: {warning}")
+            self._report(run)
+
+    def _report(self, run: RecomputeRun) -> None:
+        self.stdout.write(
+            f"{run.day}: {run.credit_lines} credit lines, {run.partners} partners (run {run.pk})"
+        )
+        for warning in run.warnings:
+            self.stderr.write(f"{run.day}: warning: {warning}")
 
     def _days(self, one: str | None, first: str | None, last: str | None, stale: bool) -> list[date]:  # fmt: skip
         if stale:

@@ -33,6 +33,7 @@ from accounts.models import (
     Employee,
     EmployeeSpell,
     Partner,
+    PartnerSpell,
     RelationshipEnd,
     Seat,
 )
@@ -176,6 +177,10 @@ def world_build(shape: Shape) -> World:
         if left:
             ends.append((p, None, left, RelationshipEnd.Reason.PARTNER_LEFT, "", left))
     world.tables[Partner] = (["id", "key", "name", "joined_at", "left_at"], partners)
+    world.tables[PartnerSpell] = (
+        ["id", "partner_id", "start", "end"],
+        [(p, p, joined_at, left) for p, _, _, joined_at, left in partners],
+    )
 
     employees: list[tuple] = []
     spells: list[tuple] = []
