@@ -1,4 +1,4 @@
-"""The labels of our models, for `makemessages` (generated from partnercredit.labels;
+"""The labels of our models, for `makemessages` (written by `python manage.py model_labels`;
 tests/test_i18n.py checks that it is complete). Never imported."""
 
 from django.utils.translation import gettext_noop

@@ -115,6 +115,14 @@ def test_every_label_of_our_models_has_an_italian_translation() -> None:
     )
 
 
+def test_model_labels_lists_every_label_for_makemessages() -> None:
+    """partnercredit/model_labels.py is what makemessages reads: `manage.py model_labels`."""
+    from partnercredit import model_labels
+
+    missing = sorted(labels_of_our_models() - set(model_labels.LABELS))
+    assert missing == [], "run `python manage.py model_labels`:\n" + "\n".join(missing)
+
+
 def test_model_labels_speak_italian() -> None:
     from accounts.models import Employee
 
