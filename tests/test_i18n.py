@@ -23,10 +23,11 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import trans_real
 
+from accounts import services as access
 from credits.engine import recompute_day
 from notifications.services import notifications_send, preference_for, preference_update
 from partnercredit.labels import labels_of_our_models
-from tests.builders import act, give_access, make_client, make_employee
+from tests.builders import act, at, give_access, make_client, make_employee
 
 ROOT = Path(settings.BASE_DIR)
 PO = ROOT / "locale" / "it" / "LC_MESSAGES" / "django.po"
@@ -188,15 +189,21 @@ def world(partner_a, partner_admin) -> dict:
     give_access(erin, client)
     act(erin, client, "2026-02-09T10:00")
     recompute_day(day=DAY)
-    return {"client": client}
+    return {"client": client, "erin": erin}
 
 
 def test_an_italian_digest_speaks_italian_with_italian_dates(world, partner_admin) -> None:
     preference_update(user=partner_admin, language="it")
+    unseated = make_client("5002")
+    access.client_assign(employee=world["erin"], client=unseated, at=at("2026-01-05"))
+    recompute_day(day=DAY)
 
     notifications_send(day=DAY + timedelta(days=1))
 
     [digest] = mail.outbox
+    assert "passaggio mancante: Un dipendente è attivo, assegnato e utente del cliente" in (
+        digest.body
+    )
     assert isinstance(digest, EmailMultiAlternatives)
     assert digest.subject == "Riepilogo settimanale del credito per Alpha Agency (31/03/2026)"
     assert "credito fino al 10 Aprile 2026" in digest.body
