@@ -12,7 +12,7 @@ import time
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -48,9 +48,7 @@ def nightly_plan(*, day: date) -> tuple[RecomputeBatch, bool]:
     return _create(kind=RecomputeBatch.Kind.NIGHTLY, days=[*catch_up, day], note=note), True
 
 
-def range_plan(
-    *, first: date, last: date, requested_by: AbstractBaseUser | None = None
-) -> RecomputeBatch:
+def range_plan(*, first: date, last: date, requested_by: User | None = None) -> RecomputeBatch:
     """Program staff recompute `first` … `last` (days that have ended)."""
     engine.require_ended(last)
     if last < first:
@@ -61,7 +59,7 @@ def range_plan(
 
 
 def _create(*, kind: str, days: list[date], note: str,
-            requested_by: AbstractBaseUser | None = None) -> RecomputeBatch:  # fmt: skip
+            requested_by: User | None = None) -> RecomputeBatch:  # fmt: skip
     return RecomputeBatch.objects.create(
         kind=kind, days=[d.isoformat() for d in days], note=note, requested_by=requested_by
     )

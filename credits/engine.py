@@ -37,7 +37,7 @@ from credits.models import (
     RecomputeRun,
     Standing,
 )
-from credits.sql import add_days, days_between, execute
+from credits.sql import add_days, days_between, execute, points_sql
 from credits.staleness import data_version
 from credits.standings import DayStandings, standings_compute
 from partnercredit import days
@@ -173,7 +173,17 @@ def counted_days_refresh(*, through: date) -> int:
         days = (through - lo).days + 1
         execute(_mark_run_starts_sql(days=days), {**params, "grace": grace})
         EngineState.objects.filter(pk=1).update(dirty_from=through + timedelta(days=1))
-    return (through - lo).days + 1
+        if days > LOOKUP_MAX_DAYS:
+            _statistics_refresh("credits_countedday")
+    return days
+
+
+def _statistics_refresh(table: str) -> None:
+    """After rewriting many days of a table, let PostgreSQL's planner know its new shape (a
+    bulk write leaves the statistics of the table it had before: plans of the next queries
+    then loop over what they think is a handful of rows)."""
+    if connection.vendor == "postgresql":
+        execute(f"ANALYZE {table}", {})
 
 
 # --- 2. Claim a day --------------------------------------------------------------------------
@@ -183,23 +193,12 @@ def _stale_after() -> timedelta:
     return timedelta(seconds=settings.RECOMPUTE_STALE_SECONDS)
 
 
-def _fail_abandoned_runs(day: date) -> None:
-    """A live run whose worker stopped sending heartbeats is failed, so the day can run again."""
-    cutoff = timezone.now() - _stale_after()
-    for run in RecomputeRun.objects.filter(day=day, status__in=RecomputeRun.LIVE):
-        last_sign = run.heartbeat_at or run.created_at
-        if last_sign < cutoff:
-            RecomputeRun.objects.filter(pk=run.pk, status=run.status).update(
-                status=Status.FAILED, error="abandoned: no heartbeat", finished_at=timezone.now()
-            )
-
-
 def run_claim(
     *, day: date, status: str, requested_by: AbstractBaseUser | None = None
 ) -> RecomputeRun:
     """Create the day's live run; raise RecomputeBusy if one exists."""
     require_ended(day)
-    _fail_abandoned_runs(day)
+    runs_abandoned_fail(day=day)  # a dead run of the day must not block it
     try:
         with transaction.atomic():
             return RecomputeRun.objects.create(
@@ -245,6 +244,10 @@ def _chunks_create(*, run: RecomputeRun, chunks: int | None = None) -> list[Reco
 
 def _credit_lines_sql() -> str:
     credit_until = add_days("p.last_day", "%(grace)s")
+    points = points_sql(
+        amount="p.share", per_unit="%(ppu)s", multiplier="COALESCE(g.multiplier, 100)",
+        unit="u.amount",
+    )  # fmt: skip
     return f"""
     INSERT INTO credits_creditline
         (run_id, day, partner_id, client_id, currency, mrr, partners_sharing, share, points,
@@ -301,8 +304,7 @@ def _credit_lines_sql() -> str:
     )
     SELECT %(run)s, %(day)s, p.partner_id, p.client_id, p.currency, p.mrr, p.sharing, p.share,
            CASE WHEN u.amount IS NULL THEN NULL ELSE
-               (2 * p.share * %(ppu)s * COALESCE(g.multiplier, 100) + u.amount * 100)
-               / (2 * u.amount * 100)
+               {points}
            END,
            p.started, p.last_day, p.last_employee_id, {credit_until}
     FROM shares p
@@ -496,25 +498,28 @@ def run_take(*, run_id: int) -> RecomputeRun | None:
     return RecomputeRun.objects.get(pk=run_id) if taken else None
 
 
-def runs_abandoned_fail() -> list[RecomputeRun]:
+def runs_abandoned_fail(*, day: date | None = None) -> list[RecomputeRun]:
     """Fail every live run without a heartbeat for RECOMPUTE_STALE_SECONDS (its worker died,
-    or lost its database connection): queued and never taken, stopped while starting, in a
-    chunk, or while publishing. Return the runs failed."""
+    or lost its database connection): stopped while starting, in a chunk, or while publishing.
+    A queued run is left to be sent again, except when a new run of its `day` is asked for.
+    Tier-history scratch runs of a dead worker are removed. Return the runs failed."""
     cutoff = timezone.now() - _stale_after()
     for scratch in RecomputeRun.objects.filter(status=Status.TIERS, heartbeat_at__lt=cutoff):
-        CreditLine.objects.filter(run=scratch).delete()  # a tier-history day whose worker died
+        CreditLine.objects.filter(run=scratch).delete()
         scratch.delete()
+    live = RecomputeRun.objects.filter(status__in=RecomputeRun.LIVE)
+    live = live.filter(day=day) if day else live.exclude(status=Status.QUEUED)
     failed = []
-    for run in RecomputeRun.objects.filter(status__in=RecomputeRun.LIVE):
-        if run.status == Status.QUEUED:
-            continue  # a queued run is sent again instead (its dispatch may have been lost)
-        if (run.heartbeat_at or run.created_at) < cutoff:
-            error = f"abandoned: no heartbeat since {run.heartbeat_at or run.created_at:%H:%M:%S}"
-            if RecomputeRun.objects.filter(pk=run.pk, status=run.status).update(
-                status=Status.FAILED, error=error, finished_at=timezone.now()
-            ):
-                CreditLine.objects.filter(run=run).delete()
-                failed.append(run)
+    for run in live:
+        last_sign = run.heartbeat_at or run.created_at
+        if last_sign >= cutoff:
+            continue
+        error = f"abandoned: no heartbeat since {last_sign:%Y-%m-%d %H:%M:%S}"
+        if RecomputeRun.objects.filter(pk=run.pk, status=run.status).update(
+            status=Status.FAILED, error=error, finished_at=timezone.now()
+        ):
+            CreditLine.objects.filter(run=run).delete()
+            failed.append(run)
     return failed
 
 

@@ -25,10 +25,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 from dateutil.relativedelta import relativedelta
 
 from accounts.models import ClientAccount, Partner
+from credits import tiers as rules_of
 from credits.models import (
     CountedDay,
     CreditLine,
@@ -40,6 +42,7 @@ from credits.models import (
     ProgramSettings,
     Standing,
     Tier,
+    TierDay,
 )
 from credits.sql import fetch
 from credits.standings import (
@@ -101,7 +104,7 @@ class Projection:
     ending: list[EndingCredit]
     without: list[ClientAccount] = field(default_factory=list)
 
-    @property
+    @cached_property
     def first_drop(self) -> ProjectedDay | None:
         """The first projected day whose performance tier is below the tier held on D."""
         if self.current is None or not self.current.tier:
@@ -313,9 +316,6 @@ def _credited_tiers(
     """The credited tier of each projected day, stepped one day at a time from the one held
     at the end of D by the rule the engine uses (`credits.tiers.credited_step`); on a
     recalibration day the review window counts D's stored days and the projected ones."""
-    from credits import tiers as rules_of  # the credited-tier rules (docs/rules.md §7)
-    from credits.models import TierDay
-
     rules = rules_of.Rules.load()
     row = TierDay.objects.filter(partner_id=partner_id, day=day).first()
     held = rules_of.Held(row.credited, row.earned_on) if row else rules_of.Held()
@@ -342,10 +342,6 @@ def _credited_tiers(
         )  # fmt: skip
         credited.append(held.tier)
     return credited
-
-
-def _credited_tiers_unavailable(performance: list) -> list[str]:
-    return ["" for _ in performance]
 
 
 def projection_compute(
@@ -381,6 +377,7 @@ def projection_compute(
     activity = _activity_windows(partner_id, day, windows, days)
 
     projected: list[tuple[date, int, int, int, dict[int, int]]] = []
+    split: dict[tuple[_Line, ...], dict[int, int]] = {}
     for k in range(1, days + 1):
         target = day + timedelta(days=k)
         per_unit = rates.on(PointsRate.Kind.MANAGED, target) or 0
@@ -388,8 +385,10 @@ def projection_compute(
         for line in own:
             if line.credit_until < target:
                 continue
-            still_open = [x for x in by_client[line.client_id] if x.credit_until >= target]
-            share = _shares(still_open)[partner_id]
+            still_open = tuple(x for x in by_client[line.client_id] if x.credit_until >= target)
+            if still_open not in split:  # the shares change only when a line ends
+                split[still_open] = _shares(list(still_open))
+            share = split[still_open][partner_id]
             points = _points(
                 share,
                 units.on(line.currency, target),
@@ -412,12 +411,9 @@ def projection_compute(
         in_force = tiers_by_day[target] if current else []
         met = [t.name for t in in_force if tier_minimums_met(t, totals)]
         performance.append((target, tier_for(totals, in_force), met))
-    try:
-        credited = _credited_tiers(
-            partner_id=partner_id, day=day, performance=performance, tiers_by_day=tiers_by_day
-        )
-    except ImportError:  # before the credited tier exists
-        credited = _credited_tiers_unavailable(performance)
+    credited = _credited_tiers(
+        partner_id=partner_id, day=day, performance=performance, tiers_by_day=tiers_by_day
+    )
     result_days = [
         ProjectedDay(
             day=target,

@@ -41,3 +41,21 @@ def fetch(sql: str, params: dict[str, Any]) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, {k: param(v) for k, v in params.items()})
         return cursor.fetchall()
+
+
+# --- The points rounding rule, written once (SPEC §3.7, §3.8) -----------------------------------
+# points = amount / unit × points per unit × growth multiplier, rounded half up to 2 decimals.
+# Every operand is in integer hundredths (amount, unit, points per unit, multiplier), so in
+# hundredths: points_h = amount_h × ppu_h × mult_h / (unit_h × 100), and half-up rounding of a
+# positive n / d is floor((2n + d) / 2d). Integer arithmetic: exact on PostgreSQL and SQLite;
+# the validators bound amounts, points per unit and multipliers so that 2n fits in 64 bits.
+
+
+def points_sql(*, amount: str, per_unit: str, multiplier: str, unit: str) -> str:
+    """SQL for the points in hundredths of `amount` (all four SQL expressions in hundredths)."""
+    return f"((2 * ({amount}) * ({per_unit}) * ({multiplier}) + ({unit}) * 100) / (2 * ({unit}) * 100))"
+
+
+def points_hundredths(*, amount: int, per_unit: int, multiplier: int, unit: int) -> int:
+    """The same rule in Python (the projection applies it to shares it splits itself)."""
+    return (2 * amount * per_unit * multiplier + unit * 100) // (2 * unit * 100)

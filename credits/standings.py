@@ -8,7 +8,7 @@ from dateutil.relativedelta import relativedelta
 
 from accounts.models import Partner
 from credits.models import ProgramSettings, RecomputeRun, Standing, Tier
-from credits.sql import fetch
+from credits.sql import fetch, points_sql
 from partnercredit.fields import from_hundredths
 
 
@@ -23,10 +23,16 @@ def sold_window_start(*, day: date, months: int) -> date:
     return candidate
 
 
-_SOLD_POINTS = """
+_SOLD_POINTS = f"""
     SELECT d.partner_id,
-           SUM((2 * d.amount * r.points_per_unit * COALESCE(g.multiplier, 100) + u.amount * 100)
-               / (2 * u.amount * 100)),
+           SUM({
+    points_sql(
+        amount="d.amount",
+        per_unit="r.points_per_unit",
+        multiplier="COALESCE(g.multiplier, 100)",
+        unit="u.amount",
+    )
+}),
            SUM(CASE WHEN u.amount IS NULL OR r.points_per_unit IS NULL THEN 1 ELSE 0 END)
     FROM credits_deal d
     JOIN accounts_clientaccount k ON k.id = d.client_id

@@ -295,11 +295,10 @@ def nightly_status() -> NightlyRun | None:
 
 
 def staff_home(*, day: date, run_id: int) -> dict:
-    has_credited = any(f.name == "credited_tier" for f in Standing._meta.get_fields())
     return {
         "nightly": nightly_status(),
         "performance_counts": tier_counts(run_id, "tier"),
-        "credited_counts": tier_counts(run_id, "credited_tier") if has_credited else None,
+        "credited_counts": tier_counts(run_id, "credited_tier"),
         "movers": biggest_movers(day=day, run_id=run_id),
         "recalibration": recalibration_changes(day=day, run_id=run_id),
     }
@@ -320,12 +319,9 @@ class DueChange:
         return o is not None and not o.secure and o.days_short > o.days_left
 
 
-def recalibration_changes(*, day: date, run_id: int) -> dict | None:
+def recalibration_changes(*, day: date, run_id: int) -> dict:
     """Partners holding a tier above the one they perform at whose tier is not yet kept at the
-    next recalibration (`credits.tiers`), those that can no longer keep it first; None before
-    the credited tier exists."""
-    if not any(f.name == "credited_tier" for f in Standing._meta.get_fields()):
-        return None
+    next recalibration (`credits.tiers`), those that can no longer keep it first."""
     tiers = tiers_in_force(day)
     ranks = {t.name: t.rank for t in tiers}
 

@@ -27,8 +27,17 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Assignment, ClientAccount, Employee, Partner, Seat
 from accounts.selectors import partner_may_see_client
-from credits.models import Activity, CreditLine, DayResult, RecomputeRun, Standing, Tier
+from credits.models import (
+    Activity,
+    CreditLine,
+    DayResult,
+    RecomputeRun,
+    Standing,
+    Tier,
+    TierDay,
+)
 from credits.standings import tiers_in_force
+from credits.tiers import Outlook, Rules
 from partnercredit.days import day_end
 from partnercredit.fields import Hundredths
 
@@ -467,7 +476,7 @@ class TierOutlook:
 
     held: str
     performing: str
-    outlook: object | None  # credits.tiers.Outlook
+    outlook: Outlook | None
 
     @property
     def headline(self) -> str:
@@ -527,14 +536,8 @@ class TierOutlook:
 
 def tier_outlooks(*, standings: list[Standing], day: date) -> dict[int, TierOutlook]:
     """partner id → TierOutlook for the given standings of `day`, in two queries whatever
-    their number (the same reading as `credits.tiers.keep_outlook`). Empty before the credited
-    tier exists."""
-    try:
-        from credits import tiers as tier_rules
-        from credits.models import TierDay
-    except ImportError:
-        return {}
-    Outlook, Rules = tier_rules.Outlook, tier_rules.Rules
+    their number (the same reading as `credits.tiers.keep_outlook`).
+    """
     ids = [s.partner_id for s in standings]
     rules = Rules.load()
     recalibration = rules.next_recalibration(day + timedelta(days=1))

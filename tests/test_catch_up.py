@@ -94,6 +94,7 @@ def test_a_cancelled_range_stops_after_the_day_it_is_computing(
 ) -> None:
     batch = catchup.range_plan(first=D("2026-03-04"), last=D("2026-03-09"))
     first_run = catchup.batch_step(batch_id=batch.pk)  # the first day is queued
+    assert first_run is not None
     client.force_login(staff)
     page = client.get(
         reverse("admin:credits_recomputebatch_change", args=[batch.pk])

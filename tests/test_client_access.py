@@ -406,9 +406,8 @@ def test_the_seat_form_offers_the_partner_clients_and_nothing_else(
 def test_outsider_actions_on_partner_a_access_rows_do_nothing(
     client, two_partners, outsider, model: str, action: str
 ):  # fmt: skip
-    rows = {"seat": Seat, "assignment": Assignment}[model].objects.filter(
-        employee=two_partners.anna, end=None
-    )
+    access_model = Seat if model == "seat" else Assignment
+    rows = access_model.objects.filter(employee=two_partners.anna, end=None)
     pks = list(rows.values_list("pk", flat=True))
     client.force_login(outsider)
     client.post(

@@ -258,6 +258,7 @@ def test_the_outlook_says_what_is_needed_to_keep_the_tier(program) -> None:
     act(e, c, "2026-01-02T10:00")
     recompute_day(day=D("2026-02-20"))
     outlook = keep_outlook(p.pk, D("2026-02-20"))
+    assert outlook is not None
     assert (outlook.tier, outlook.recalibration, outlook.protected) == (
         "Platinum", D("2026-03-01"), False,
     )  # fmt: skip

@@ -177,24 +177,23 @@ def test_a_database_connection_killed_in_each_step_heals_by_itself(
 def test_the_broker_down_and_back_sends_the_queued_work(clean: dict) -> None:
     from credits import tasks
     from partnercredit.celery import app as celery_app
+    from tests.conftest import _reset_producer_pool
     from tests.workers import UNREACHABLE_BROKER
 
     conf = celery_app.conf
-    saved = conf.broker_url, conf.broker_transport_options, conf.task_always_eager
-    conf.broker_url, conf.broker_transport_options, conf.task_always_eager = (
-        UNREACHABLE_BROKER,
-        {},
-        False,
-    )
-    celery_app.pool.force_close_all()
+    saved = conf.broker_url, conf.broker_transport_options
+    conf.task_always_eager = False
+    conf.update(broker_url=UNREACHABLE_BROKER, broker_transport_options={})
+    _reset_producer_pool()
     try:
         started = time.monotonic()
         with pytest.raises(Exception):  # noqa: B017 - the broker's own error
             tasks.recompute_enqueue(day=DAYS[3])
         answered = time.monotonic() - started
     finally:
-        conf.broker_url, conf.broker_transport_options, conf.task_always_eager = saved
-        celery_app.pool.force_close_all()
+        conf.update(broker_url=saved[0], broker_transport_options=saved[1])
+        _reset_producer_pool()
+        conf.task_always_eager = True
     assert answered < 3, f"the enqueue took {answered:.1f} s with the broker down"
     run = RecomputeRun.objects.get(day=DAYS[3], status="queued")
     RecomputeRun.objects.filter(pk=run.pk).update(created_at=run.created_at - timedelta(minutes=5))

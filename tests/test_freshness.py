@@ -138,3 +138,34 @@ def test_recompute_stale_catches_up_every_stale_day_oldest_first(world, capsys) 
     assert stale_days(through=D("2026-03-31")) == []
     call_command("recompute_credits", "--stale", "--to", "2026-03-31")
     assert "No stale day up to 2026-03-31." in capsys.readouterr().out
+
+
+def test_a_backdated_import_then_stale_catch_up_equals_a_clean_recompute(db, tmp_path) -> None:
+    """The issue's acceptance story: import the example world, compute its days, import a
+    backdated file, `recompute_credits --stale`; every day equals a recompute from scratch."""
+    from tests.test_example_world import DATA, DAYS, run
+
+    call_command("import_events", str(DATA / "example-world.csv"))
+    for day in DAYS:
+        call_command("recompute_credits", "--date", day)
+    backdated = tmp_path / "late.csv"
+    backdated.write_text(
+        "at,event,partner,employee,client,name,role,country,currency,amount,tool,action,kind,ref\n"
+        "2026-05-20T10:00:00,activity,7002,sue@southpaw.example,8001,,,,,,blog,publish,,late-1\n"
+        "2026-04-20T09:00:00,mrr_changed,,,8001,,,,,300.00,,,,late-2\n"
+    )
+    call_command("import_events", str(backdated))
+    assert stale_days(through=D("2026-06-30")) == [D(d) for d in DAYS[1:]]
+    assert DataChange.objects.latest("pk").what == "Import of late.csv"
+    call_command("recompute_credits", "--stale", "--to", "2026-06-30")
+    caught_up = {
+        day: (run("export_credit_lines", "--date", day), run("export_standings", "--date", day))
+        for day in DAYS
+    }
+    for day in DAYS:
+        call_command("recompute_credits", "--date", day)
+    assert {
+        day: (run("export_credit_lines", "--date", day), run("export_standings", "--date", day))
+        for day in DAYS
+    } == caught_up
+    assert caught_up["2026-06-02"][0] != []  # the world still earns credit that day

@@ -189,7 +189,6 @@ def test_a_client_without_a_relationship_changes_nothing_in_the_what_if(world) -
 def test_the_credited_tier_is_projected_through_a_recalibration_as_recomputed() -> None:
     """Gold is held from 2026-01-01; its sold points end with the deal's window on 02-27, so
     Gold is met on 13 days of the review window 02-15 … 07-15 only: it falls on 07-15."""
-    pytest.importorskip("credits.tiers")
     partner = make_partner("4004", joined="2026-01-01")
     employee = make_employee(partner, "e@4004.example")
     client = make_client("R", "8000.00", "USD", "US")

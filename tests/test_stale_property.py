@@ -46,7 +46,9 @@ def when(day: int, minute: int) -> datetime:
 
 
 class CatchUpMatchesAFreshRecompute(TestCase):
-    apply = reference.EngineMatchesReference.apply
+    def apply(self, kind: str, e, c, moment: datetime, qualifying: bool) -> None:
+        """The reference test's way of applying one change through the services."""
+        reference.EngineMatchesReference.apply(self, kind, e, c, moment, qualifying)  # type: ignore[arg-type]  # it does not use self
 
     @settings(
         max_examples=15,
