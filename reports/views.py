@@ -229,7 +229,7 @@ def standings(request: HttpRequest) -> HttpResponse:
 
 @report_view
 def standings_export(request: HttpRequest, fmt: str) -> HttpResponse:
-    day, _, rows = _standings(request)
+    day, _form, rows = _standings(request)
     if day.result is None:
         raise Http404(_("%(day)s has not been computed.") % {"day": day.day or _("No day")})
     table = exports.standings_table(day.day, rows)
