@@ -44,7 +44,7 @@ from credits.models import (
     Tier,
     TierDay,
 )
-from credits.sql import fetch
+from credits.sql import fetch, points_hundredths, points_sql
 from credits.standings import (
     Totals,
     sold_window_start,
@@ -212,7 +212,7 @@ def _points(share: int, unit: int | None, per_unit: int, multiplier: int) -> int
     """Hundredths of points, rounded half-up as the engine's SQL does (all integers)."""
     if unit is None:
         return None
-    return (2 * share * per_unit * multiplier + unit * 100) // (2 * unit * 100)
+    return points_hundredths(amount=share, per_unit=per_unit, multiplier=multiplier, unit=unit)
 
 
 def _shares(open_lines: list[_Line]) -> dict[int, int]:
@@ -225,10 +225,14 @@ def _shares(open_lines: list[_Line]) -> dict[int, int]:
 
 # --- Sold points -----------------------------------------------------------------------------
 
-_DEAL_POINTS = """
-    SELECT d.id,
-           (2 * d.amount * r.points_per_unit * COALESCE(g.multiplier, 100) + u.amount * 100)
-               / (2 * u.amount * 100)
+_POINTS = points_sql(
+    amount="d.amount",
+    per_unit="r.points_per_unit",
+    multiplier="COALESCE(g.multiplier, 100)",
+    unit="u.amount",
+)
+_DEAL_POINTS = f"""
+    SELECT d.id, {_POINTS}
     FROM credits_deal d
     JOIN accounts_clientaccount k ON k.id = d.client_id
     LEFT JOIN credits_growthmarket g ON g.country = k.country

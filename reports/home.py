@@ -70,9 +70,10 @@ def _money(totals: dict[str, Decimal], day: date) -> list[Money]:
 
 
 def money_total_usd(rows: list[Money]) -> Decimal | None:
-    if any(m.usd is None for m in rows):
+    amounts = [m.usd for m in rows]
+    if any(a is None for a in amounts):
         return None
-    return sum((m.usd for m in rows), Decimal("0.00"))
+    return sum((a for a in amounts if a is not None), Decimal("0.00"))
 
 
 def managed_mrr(lines: list[CreditLine], day: date) -> list[Money]:
@@ -339,13 +340,11 @@ def recalibration_changes(*, day: date, run_id: int) -> dict:
         .order_by("partner__key")[: RECALIBRATION_ROWS * 4]
     )
     outlooks = queries.tier_outlooks(standings=standings, day=day)
-    due = [
-        DueChange(s.partner, outlooks[s.partner_id])
-        for s in standings
-        if s.partner_id in outlooks
-        and outlooks[s.partner_id].outlook is not None
-        and not outlooks[s.partner_id].outlook.secure
-    ]
+    due = []
+    for standing in standings:
+        seen = outlooks.get(standing.partner_id)
+        if seen is not None and seen.outlook is not None and not seen.outlook.secure:
+            due.append(DueChange(standing.partner, seen))
     due.sort(key=lambda c: (not c.falls, c.partner.key))
     recalibration = next(iter(outlooks.values())).recalibration if outlooks else None
     return {"day": recalibration, "changes": due[:RECALIBRATION_ROWS]}

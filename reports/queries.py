@@ -534,7 +534,7 @@ class TierOutlook:
         return text % values
 
 
-def tier_outlooks(*, standings: list[Standing], day: date) -> dict[int, TierOutlook]:
+def tier_outlooks(*, standings: Sequence[Standing], day: date) -> dict[int, TierOutlook]:
     """partner id → TierOutlook for the given standings of `day`, in two queries whatever
     their number (the same reading as `credits.tiers.keep_outlook`).
     """

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from accounts import services as access
+from accounts.models import ClientAccount, Employee
 from credits.engine import recompute_day
 from credits.models import CreditLine, ProgramSettings
 from credits.services import activity_record
@@ -98,6 +99,35 @@ class Reference:
         return result
 
 
+def apply_change(
+    kind: str, e: Employee, c: ClientAccount, when: datetime, qualifying: bool
+) -> None:
+    """Apply one event through the real services; those they refuse change nothing."""
+    try:
+        if kind == "activity":
+            tool, action = ("blog", "publish") if qualifying else ("blog", "view")
+            activity_record(employee=e, client=c, at=when, tool=tool, action=action)
+        elif kind == "assign":
+            access.client_assign(employee=e, client=c, at=when)
+        elif kind == "unassign":
+            access.client_unassign(employee=e, client=c, at=when)
+        elif kind == "seat_add":
+            access.seat_add(employee=e, client=c, at=when)
+        elif kind == "seat_remove":
+            access.seat_remove(employee=e, client=c, at=when)
+        elif kind == "deactivate":
+            access.employee_deactivate(employee=e, at=when)
+        elif kind == "reactivate":
+            access.employee_reactivate(employee=e, at=when)
+        elif kind == "remove_all":
+            access.client_remove_all_employees(partner=e.partner, client=c, at=when)
+        elif kind == "services_end":
+            access.services_end(partner=e.partner, client=c, at=when)
+        e.refresh_from_db()
+    except ValidationError:
+        pass  # e.g. unassigning what is not assigned: the reference ignores it too
+
+
 class EngineMatchesReference(TestCase):
     @settings(
         max_examples=40,
@@ -126,7 +156,7 @@ class EngineMatchesReference(TestCase):
                     + timedelta(minutes=minute)
                 ).isoformat()
             )
-            self.apply(kind, employees[PARTNERS[pi]], clients[hub], when, qualifying)
+            apply_change(kind, employees[PARTNERS[pi]], clients[hub], when, qualifying)
 
         for offset in range(DAYS):  # day by day: each refresh re-aggregates a day or two
             day = START + timedelta(days=offset)
@@ -164,32 +194,6 @@ class EngineMatchesReference(TestCase):
             p = PARTNERS[pi]
             self.reference_step(ref, kind, p, hub, START + timedelta(d), qualifying)
         return ref.lines(day)
-
-    def apply(self, kind: str, e, c, when: datetime, qualifying: bool) -> None:
-        """Apply one event through the real services; those they refuse change nothing."""
-        try:
-            if kind == "activity":
-                tool, action = ("blog", "publish") if qualifying else ("blog", "view")
-                activity_record(employee=e, client=c, at=when, tool=tool, action=action)
-            elif kind == "assign":
-                access.client_assign(employee=e, client=c, at=when)
-            elif kind == "unassign":
-                access.client_unassign(employee=e, client=c, at=when)
-            elif kind == "seat_add":
-                access.seat_add(employee=e, client=c, at=when)
-            elif kind == "seat_remove":
-                access.seat_remove(employee=e, client=c, at=when)
-            elif kind == "deactivate":
-                access.employee_deactivate(employee=e, at=when)
-            elif kind == "reactivate":
-                access.employee_reactivate(employee=e, at=when)
-            elif kind == "remove_all":
-                access.client_remove_all_employees(partner=e.partner, client=c, at=when)
-            elif kind == "services_end":
-                access.services_end(partner=e.partner, client=c, at=when)
-            e.refresh_from_db()
-        except ValidationError:
-            pass  # e.g. unassigning what is not assigned: the reference ignores it too
 
     def reference_step(
         self, ref: Reference, kind: str, p: str, hub: str, day: date, qualifying: bool

@@ -74,7 +74,8 @@ def test_not_earning_groups_clients_by_the_missing_step(world, partner_a) -> Non
         ("5005", checks.NOT_QUALIFYING),
         ("5006", checks.ENDED),
     ]
-    assert rows[-1].ended_by.reason == "services_ended"
+    ended_by = rows[-1].ended_by
+    assert ended_by is not None and ended_by.reason == "services_ended"
 
 
 def test_the_partner_home_shows_tiers_points_mrr_risk_fixes_and_projection(

@@ -46,10 +46,6 @@ def when(day: int, minute: int) -> datetime:
 
 
 class CatchUpMatchesAFreshRecompute(TestCase):
-    def apply(self, kind: str, e, c, moment: datetime, qualifying: bool) -> None:
-        """The reference test's way of applying one change through the services."""
-        reference.EngineMatchesReference.apply(self, kind, e, c, moment, qualifying)  # type: ignore[arg-type]  # it does not use self
-
     @settings(
         max_examples=15,
         deadline=None,
@@ -106,7 +102,7 @@ class CatchUpMatchesAFreshRecompute(TestCase):
             if (day, minute) in seen:
                 continue
             seen.add((day, minute))
-            self.apply(
+            reference.apply_change(
                 kind, employees[reference.PARTNERS[pi]], clients[hub], when(day, minute), qualifying
             )
 
