@@ -122,10 +122,6 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
-
-
 @dataclass
 class _Access:
     """The active spells, assignments and seats of some employees in one client."""
