@@ -86,16 +86,6 @@ IS_NOT = {
 }
 
 
-ALREADY = {  # by `what`
-    "is assigned": gettext_lazy("%(email)s already is assigned %(client)s."),
-    "has a seat in": gettext_lazy("%(email)s already has a seat in %(client)s."),
-}
-IS_NOT = {
-    "assigned to": gettext_lazy("%(email)s is not assigned to %(client)s."),
-    "seated in": gettext_lazy("%(email)s is not seated in %(client)s."),
-}
-
-
 def access_may_open(*, email: str, hub_id: str, what: str, overlapping: bool) -> None:
     """`overlapping`: an open row, or a closed one that covers the moment."""
     if overlapping:

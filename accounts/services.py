@@ -238,16 +238,6 @@ def no_access_message(hub_id: str) -> str:
     ) % {"hub_id": hub_id}
 
 
-ALREADY = {
-    "is assigned": gettext_lazy("%(email)s already is assigned %(client)s."),
-    "has a seat in": gettext_lazy("%(email)s already has a seat in %(client)s."),
-}
-IS_NOT = {
-    "assigned to": gettext_lazy("%(email)s is not assigned to %(client)s."),
-    "seated in": gettext_lazy("%(email)s is not seated in %(client)s."),
-}
-
-
 def _open(
     model: type[Assignment] | type[Seat],
     employee: Employee,

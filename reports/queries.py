@@ -465,11 +465,6 @@ def _day(day: date) -> str:
     return formats.date_format(day, "SHORT_DATE_FORMAT")
 
 
-def _day(day: date) -> str:
-    """A day in the short form of the page's language (ISO in English)."""
-    return formats.date_format(day, "SHORT_DATE_FORMAT")
-
-
 @dataclass(frozen=True)
 class TierOutlook:
     """Both tiers of a partner on a day and what it must meet to keep the one it holds."""
