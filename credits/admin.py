@@ -379,7 +379,7 @@ class RecomputeBatchAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmi
     @admin.display(description=gettext_lazy("progress"))
     def progress(self, obj: RecomputeBatch) -> str:
         run = obj.current_run
-        values = {"done": obj.done, "total": obj.total, "percent": obj.percent}
+        values: dict[str, object] = {"done": obj.done, "total": obj.total, "percent": obj.percent}
         if run is None:
             return _("%(done)s of %(total)s days (%(percent)s %%)") % values
         values |= {"chunks": run.chunks_done, "of": run.chunks_total, "day": run.day}

@@ -27,8 +27,13 @@ KEY_REGEX = r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}"
 KEY_PATTERN = re.compile(rf"\A{KEY_REGEX}\Z", re.ASCII)
 KEY_RULE = gettext_lazy("1–32 letters, digits, '-', '_' or '.', starting with a letter or a digit")
 # The names the entry points give `field`, translated in the messages.
-FIELD_NAMES = [gettext_noop("Partner key"), gettext_noop("Hub id"), gettext_noop("Deal amount"),
-               gettext_noop("key"), gettext_noop("amount")]  # fmt: skip
+FIELD_NAMES = [
+    gettext_noop("Partner key"),
+    gettext_noop("Hub id"),
+    gettext_noop("Deal amount"),
+    gettext_noop("key"),
+    gettext_noop("amount"),
+]
 
 MAX_AMOUNT = Decimal("999999999.99")
 MAX_POINTS_PER_UNIT = Decimal("100")
