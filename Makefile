@@ -51,6 +51,8 @@ test: install-test
 lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	@# The formatter's layout is the layout: no `# fmt: skip` / `# fmt: off` (issue 17.5).
+	@! git grep -n -E '#[[:space:]]*fmt:[[:space:]]*(skip|off)' -- '*.py'
 	$(VENV)/bin/mypy
 
 check: install

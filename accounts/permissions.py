@@ -21,7 +21,7 @@ def _groups(user: AnyUser) -> set[str]:
     cached = getattr(user, "_partnercredit_groups", None)
     if cached is None:
         cached = set(user.groups.values_list("name", flat=True))
-        user._partnercredit_groups = cached
+        user._partnercredit_groups = cached  # type: ignore[attr-defined]  # a per-request cache
     return cached
 
 

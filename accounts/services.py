@@ -14,6 +14,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Model, Q, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import rules
 from accounts.models import (
@@ -223,17 +225,17 @@ def _require_client_access(employee: Employee, client: ClientAccount, actor: Act
         return
     own = partner_of(actor)
     if own is None or own.pk != employee.partner_id:
-        raise PermissionDenied("You may change only your own partner's access.")
+        raise PermissionDenied(_("You may change only your own partner's access."))
     if not partner_may_act_in_client(partner=own, client=client):
         raise ValidationError(no_access_message(client.hub_id))
 
 
 def no_access_message(hub_id: str) -> str:
     """The one answer for a client that does not exist and one the partner may not act in."""
-    return (
-        f"Your partner has no access to client account {hub_id}. "
+    return _(
+        "Your partner has no access to client account %(hub_id)s. "
         "Ask program staff for it under Access requests."
-    )
+    ) % {"hub_id": hub_id}
 
 
 def _open(
@@ -373,7 +375,7 @@ def _end_relationship(
     if actor is not None and not is_program_staff(actor):
         own = partner_of(actor)
         if own is None or own.pk != partner.pk:
-            raise PermissionDenied("You may end only your own partner's relationships.")
+            raise PermissionDenied(_("You may end only your own partner's relationships."))
     has_access = partners_with_access(client=client).filter(pk=partner.pk).exists()
     rules.relationship_may_end(partner_key=partner.key, hub_id=client.hub_id, has_access=has_access)
     ended = 0
@@ -426,7 +428,7 @@ def services_end(
 
 # --- access requests (SPEC §1, revision 2) ------------------------------------------------------
 
-ACCESS_REQUEST_ANSWER = (
+ACCESS_REQUEST_ANSWER = gettext_lazy(
     "Your request for access to client account {hub_id} is recorded. Program staff review "
     "every request; once approved, the client shows in your client list."
 )
@@ -445,7 +447,9 @@ def access_request(
     hub_id = validate_key(hub_id.strip(), "Hub id")
     partner = _lock_partner(partner.pk)
     if partner.left_at is not None:
-        raise ValidationError(f"Partner {partner.key} has left the program.")
+        raise ValidationError(
+            _("Partner %(partner)s has left the program.") % {"partner": partner.key}
+        )
     pending = AccessRequest.objects.filter(
         partner=partner, hub_id=hub_id, status=AccessRequest.Status.PENDING
     ).first()
@@ -484,12 +488,17 @@ def access_request_decide(
     request = AccessRequest.objects.select_for_update().select_related("partner").get(pk=request.pk)
     if request.status != AccessRequest.Status.PENDING:
         raise ValidationError(
-            f"The request of {request.partner.key} for {request.hub_id} "
-            f"was already {request.get_status_display().lower()}."
+            _("The request of %(partner)s for %(hub_id)s was already %(status)s.")
+            % {
+                "partner": request.partner.key,
+                "hub_id": request.hub_id,
+                "status": request.get_status_display().lower(),
+            }
         )
     if approve and not ClientAccount.objects.filter(hub_id=request.hub_id).exists():
         raise ValidationError(
-            f"No client account has hub id {request.hub_id}: add it first, or refuse."
+            _("No client account has hub id %(hub_id)s: add it first, or refuse.")
+            % {"hub_id": request.hub_id}
         )
     request.status = AccessRequest.Status.APPROVED if approve else AccessRequest.Status.REFUSED
     request.decided_by = actor

@@ -9,12 +9,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.permissions import is_program_admin, is_program_staff
@@ -147,13 +150,15 @@ class TierAdmin(ProgramRulesAdmin):
     ]
     list_filter = ["illustrative", "name"]
 
-    @admin.display(description="numbers", ordering="illustrative")
+    @admin.display(description=gettext_lazy("numbers"), ordering="illustrative")
     def label(self, obj: Tier) -> str:
         if obj.illustrative:
             return format_html(
-                '<strong title="{}">Illustrative</strong>', Tier.illustrative.field.help_text
+                '<strong title="{}">{}</strong>',
+                Tier.illustrative.field.help_text,
+                _("Illustrative"),
             )
-        return "Program"
+        return _("Program")
 
 
 # --- recompute runs ------------------------------------------------------------------------------
@@ -162,11 +167,15 @@ class TierAdmin(ProgramRulesAdmin):
 class RecomputeForm(forms.Form):
     """A day, or a range of days, that have ended in the program time zone (SPEC §3.11)."""
 
-    first = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    first = forms.DateField(
+        label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     last = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Leave empty to recompute one day.",
-    )  # fmt: skip
+        label=gettext_lazy("To"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=gettext_lazy("Leave empty to recompute one day."),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -180,11 +189,15 @@ class RecomputeForm(forms.Form):
         if first and last:
             if last >= days.today():
                 raise forms.ValidationError(
-                    f"{last} has not ended yet: the latest day that can be computed is "
-                    f"{yesterday()}."
+                    _(
+                        "%(day)s has not ended yet: the latest day that can be computed is %(latest)s."
+                    )
+                    % {"day": last, "latest": yesterday()}
                 )
             if last < first:
-                raise forms.ValidationError(f"{last} is before {first}.")
+                raise forms.ValidationError(
+                    _("%(last)s is before %(first)s.") % {"last": last, "first": first}
+                )
             data["last"] = last
         return data
 
@@ -250,19 +263,19 @@ class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin)
     fields = RUN_FIELDS
     readonly_fields = RUN_FIELDS
 
-    @admin.display(description="progress")
+    @admin.display(description=gettext_lazy("progress"))
     def progress_percent(self, obj: RecomputeRun) -> str:
         return f"{obj.progress} %"
 
-    @admin.display(description="warnings")
+    @admin.display(description=gettext_lazy("warnings"))
     def warning_count(self, obj: RecomputeRun) -> int:
         return len(obj.warnings or [])
 
-    @admin.display(description="warnings")
+    @admin.display(description=gettext_lazy("warnings"))
     def warning_text(self, obj: RecomputeRun) -> str:
         """One readable line per warning, not the stored JSON list."""
         if not obj.warnings:
-            return "None"
+            return _("None")
         return format_html_join("", '<p class="run-warning">{}</p>', ((w,) for w in obj.warnings))
 
     def has_recompute_permission(self, request: HttpRequest) -> bool:
@@ -301,21 +314,26 @@ class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin)
             first, last = form.cleaned_data["first"], form.cleaned_data["last"]
             if first == last:
                 return self._recompute_one(request, first)
+            assert isinstance(request.user, User)  # the admin is for signed-in users only
             batch = catchup.range_plan(first=first, last=last, requested_by=request.user)
             tasks.batch_enqueue(batch)
-            self.message_user(request, f"Recompute of {first} … {last} queued.")
+            self.message_user(
+                request,
+                _("Recompute of %(first)s … %(last)s queued.") % {"first": first, "last": last},
+            )
             return HttpResponseRedirect(
                 reverse("admin:credits_recomputebatch_change", args=[batch.pk])
             )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Recompute days",
+            "title": _("Recompute days"),
             "form": form,
         }
         return TemplateResponse(request, "admin/credits/recomputerun/recompute.html", context)
 
     def _recompute_one(self, request: HttpRequest, day: date) -> HttpResponse:
+        assert isinstance(request.user, User)  # the admin is for signed-in users only
         try:
             run = tasks.recompute_enqueue(day=day, requested_by=request.user)
         except Exception:  # the broker is unreachable; the run stays queued
@@ -323,12 +341,15 @@ class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin)
             run = RecomputeRun.objects.filter(day=day, status__in=RecomputeRun.LIVE).latest("pk")
             self.message_user(
                 request,
-                f"The task queue is unreachable: the recompute of {day} is queued and will "
-                "start when the queue is back.",
+                _(
+                    "The task queue is unreachable: the recompute of %(day)s is queued and "
+                    "will start when the queue is back."
+                )
+                % {"day": day},
                 messages.ERROR,
             )
         else:
-            self.message_user(request, f"Recompute of {day} queued.")
+            self.message_user(request, _("Recompute of %(day)s queued.") % {"day": day})
         return HttpResponseRedirect(reverse("admin:credits_recomputerun_change", args=[run.pk]))
 
 
@@ -339,22 +360,40 @@ class RecomputeBatchAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmi
     list_display = ["__str__", "kind", "status", "progress", "note", "created_at", "finished_at"]
     list_filter = ["kind", "status"]
     change_form_template = "admin/credits/recomputebatch/change_form.html"
-    fields = ["kind", "status", "progress", "time_left", "note", "error", "current_run",
-              "requested_by", "created_at", "started_at", "heartbeat_at", "finished_at"]  # fmt: skip
+    fields = (
+        "kind",
+        "status",
+        "progress",
+        "time_left",
+        "note",
+        "error",
+        "current_run",
+        "requested_by",
+        "created_at",
+        "started_at",
+        "heartbeat_at",
+        "finished_at",
+    )
     readonly_fields = fields
 
-    @admin.display(description="progress")
+    @admin.display(description=gettext_lazy("progress"))
     def progress(self, obj: RecomputeBatch) -> str:
         run = obj.current_run
-        chunks = f", chunks {run.chunks_done}/{run.chunks_total} of {run.day}" if run else ""
-        return f"{obj.done} of {obj.total} days{chunks} ({obj.percent} %)"
+        values: dict[str, object] = {"done": obj.done, "total": obj.total, "percent": obj.percent}
+        if run is None:
+            return _("%(done)s of %(total)s days (%(percent)s %%)") % values
+        values |= {"chunks": run.chunks_done, "of": run.chunks_total, "day": run.day}
+        return (
+            _("%(done)s of %(total)s days, chunks %(chunks)s/%(of)s of %(day)s (%(percent)s %%)")
+            % values
+        )
 
-    @admin.display(description="time left")
+    @admin.display(description=gettext_lazy("time left"))
     def time_left(self, obj: RecomputeBatch) -> str:
         seconds = obj.seconds_left
         if seconds is None:
-            return "—" if obj.status not in RecomputeBatch.LIVE else "after the first day"
-        return f"about {max(1, round(seconds / 60))} min"
+            return "—" if obj.status not in RecomputeBatch.LIVE else _("after the first day")
+        return _("about %(minutes)s min") % {"minutes": max(1, round(seconds / 60))}
 
     def get_urls(self) -> list:
         view = self.admin_site.admin_view(self.cancel_view)
@@ -363,8 +402,13 @@ class RecomputeBatchAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmi
             *super().get_urls(),
         ]
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict | None = None) -> Any:  # fmt: skip
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> Any:
         batch = self.get_object(request, object_id)
         live = batch is not None and batch.status in RecomputeBatch.LIVE
         context = {
@@ -381,9 +425,9 @@ class RecomputeBatchAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmi
         if batch is None:
             raise Http404
         if catchup.batch_cancel(batch=batch):
-            self.message_user(request, "The batch stops after the day it is computing.")
+            self.message_user(request, _("The batch stops after the day it is computing."))
         else:
-            self.message_user(request, "The batch had already ended.", messages.WARNING)
+            self.message_user(request, _("The batch had already ended."), messages.WARNING)
         return HttpResponseRedirect(reverse("admin:credits_recomputebatch_change", args=[pk]))
 
 

@@ -14,11 +14,15 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.permissions import AnyUser, is_partner_admin, is_program_staff, partner_of
 from accounts.scoping import PartnerScopedAdmin
@@ -34,9 +38,11 @@ class ImportJobForm(forms.ModelForm):
         model = ImportJob
         fields = ["file", "skip_invalid"]
         help_texts = {
-            "file": "A UTF-8 CSV as for `import_events` (SPEC §4).",
-            "skip_invalid": "Import the valid rows and list the others; otherwise a file with "
-            "any bad row imports nothing.",
+            "file": gettext_lazy("A UTF-8 CSV as for `import_events` (SPEC §4)."),
+            "skip_invalid": gettext_lazy(
+                "Import the valid rows and list the others; otherwise a file with "
+                "any bad row imports nothing."
+            ),
         }
 
     def clean_file(self) -> object:
@@ -44,8 +50,11 @@ class ImportJobForm(forms.ModelForm):
         limit = settings.IMPORT_MAX_UPLOAD_MB
         if upload is not None and upload.size > limit * 1024 * 1024:
             raise ValidationError(
-                f"The file is {upload.size / 1024 / 1024:.1f} MB: at most {limit} MB can be "
-                "uploaded. Split it, or ask program staff to run `import_events`."
+                _(
+                    "The file is %(size)s MB: at most %(limit)s MB can be uploaded. Split it, "
+                    "or ask program staff to run `import_events`."
+                )
+                % {"size": f"{upload.size / 1024 / 1024:.1f}", "limit": limit}
             )
         return upload
 
@@ -66,7 +75,7 @@ class ImportJobAdmin(PartnerScopedAdmin, admin.ModelAdmin):
     ]
     list_filter = ["status"]
     list_select_related = ["uploaded_by", "partner"]
-    shown = [
+    shown = (
         "progress",
         "file_link",
         "skip_invalid",
@@ -80,28 +89,33 @@ class ImportJobAdmin(PartnerScopedAdmin, admin.ModelAdmin):
         "rows_duplicate",
         "rows_rejected",
         "error_report",
-    ]
+    )
 
     def partner_may_add(self, user: AnyUser) -> bool:
         return is_partner_admin(user)
 
-    def has_change_permission(self, request: HttpRequest, obj: ImportJob | None = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False  # a job is a record of what happened
 
-    def get_fields(self, request: HttpRequest, obj: ImportJob | None = None) -> list[str]:
-        return ["file", "skip_invalid"] if obj is None else self.shown
+    def get_fields(self, request: HttpRequest, obj: ImportJob | None = None) -> tuple[str, ...]:
+        return ("file", "skip_invalid") if obj is None else self.shown
 
-    def get_readonly_fields(self, request: HttpRequest, obj: ImportJob | None = None) -> list[str]:
-        return [] if obj is None else self.shown
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: ImportJob | None = None
+    ) -> tuple[str, ...]:
+        return () if obj is None else self.shown
 
-    def add_view(self, request: HttpRequest, form_url: str = "",
-                 extra_context: dict | None = None) -> HttpResponse:  # fmt: skip
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
         own = partner_of(request.user)
         if own is not None and not clients_partner_may_act_in(own).exists():
             self.message_user(
                 request,
-                "Your partner has access to no client account yet: ask program staff for "
-                "access under Access requests, then upload its activities.",
+                _(
+                    "Your partner has access to no client account yet: ask program staff for "
+                    "access under Access requests, then upload its activities."
+                ),
                 messages.ERROR,
             )
             return HttpResponseRedirect(reverse("admin:credits_importjob_changelist"))
@@ -110,6 +124,7 @@ class ImportJobAdmin(PartnerScopedAdmin, admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: ImportJob, form: forms.Form, change: bool
     ) -> None:
+        assert isinstance(request.user, User)  # the admin is for signed-in users only
         obj.uploaded_by = request.user
         obj.partner = None if is_program_staff(request.user) else partner_of(request.user)
         super().save_model(request, obj, form, change)
@@ -120,35 +135,40 @@ class ImportJobAdmin(PartnerScopedAdmin, admin.ModelAdmin):
         if not import_job_dispatch(obj.pk):
             messages.warning(
                 request,
-                f"{obj} is saved, but the task queue is unreachable just now: the import "
-                "starts by itself within a minute of the queue being back.",
+                _(
+                    "%(job)s is saved, but the task queue is unreachable just now: the import "
+                    "starts by itself within a minute of the queue being back."
+                )
+                % {"job": obj},
             )
 
     def response_add(
         self, request: HttpRequest, obj: ImportJob, post_url_continue: str | None = None
     ) -> HttpResponse:
-        messages.info(request, f"{obj} is queued; this page shows its progress.")
+        messages.info(request, _("%(job)s is queued; this page shows its progress.") % {"job": obj})
         return HttpResponseRedirect(reverse("admin:credits_importjob_change", args=[obj.pk]))
 
-    @admin.display(description="progress")
+    @admin.display(description=gettext_lazy("progress"))
     def progress(self, obj: ImportJob) -> str:
         if obj.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
             return format_html(
-                '<meta http-equiv="refresh" content="{}">{} — {} rows read so far',
+                '<meta http-equiv="refresh" content="{}">{}',
                 REFRESH_SECONDS,
-                obj.get_status_display(),
-                obj.rows_read,
+                _("%(status)s — %(rows)s rows read so far")
+                % {"status": obj.get_status_display(), "rows": obj.rows_read},
             )
-        return format_html(
-            "{}: {} read, {} applied, {} duplicates, {} rejected",
-            obj.get_status_display(),
-            obj.rows_read,
-            obj.rows_applied,
-            obj.rows_duplicate,
-            obj.rows_rejected,
-        )
+        return _(
+            "%(status)s: %(read)s read, %(applied)s applied, %(duplicates)s duplicates, "
+            "%(rejected)s rejected"
+        ) % {
+            "status": obj.get_status_display(),
+            "read": obj.rows_read,
+            "applied": obj.rows_applied,
+            "duplicates": obj.rows_duplicate,
+            "rejected": obj.rows_rejected,
+        }
 
-    @admin.display(description="errors")
+    @admin.display(description=gettext_lazy("errors"))
     def error_report(self, obj: ImportJob) -> str:
         if not obj.errors:
             return "—"
@@ -162,13 +182,15 @@ class ImportJobAdmin(PartnerScopedAdmin, admin.ModelAdmin):
         return format_html(
             '<a href="{}">{}</a>',
             reverse("admin:credits_importjob_file", args=[obj.pk]),
-            Path(obj.file.name).name,
+            Path(obj.file.name or "").name,
         )
 
     def get_urls(self) -> list:
         download = self.admin_site.admin_view(self.file_view)
-        return [path("<path:object_id>/file/", download, name="credits_importjob_file"),
-                *super().get_urls()]  # fmt: skip
+        return [
+            path("<path:object_id>/file/", download, name="credits_importjob_file"),
+            *super().get_urls(),
+        ]
 
     def file_view(self, request: HttpRequest, object_id: str) -> FileResponse:
         job = self.get_object(request, unquote(object_id))  # 404 outside the user's scope

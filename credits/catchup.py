@@ -54,12 +54,17 @@ def range_plan(*, first: date, last: date, requested_by: User | None = None) -> 
     if last < first:
         raise ValueError(f"{last} is before {first}.")
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    return _create(kind=RecomputeBatch.Kind.RANGE, days=days, requested_by=requested_by,
-                   note=f"{len(days)} day(s) from {first} to {last}.")  # fmt: skip
+    return _create(
+        kind=RecomputeBatch.Kind.RANGE,
+        days=days,
+        requested_by=requested_by,
+        note=f"{len(days)} day(s) from {first} to {last}.",
+    )
 
 
-def _create(*, kind: str, days: list[date], note: str,
-            requested_by: User | None = None) -> RecomputeBatch:  # fmt: skip
+def _create(
+    *, kind: str, days: list[date], note: str, requested_by: User | None = None
+) -> RecomputeBatch:
     return RecomputeBatch.objects.create(
         kind=kind, days=[d.isoformat() for d in days], note=note, requested_by=requested_by
     )

@@ -12,6 +12,8 @@ from datetime import date, datetime, timedelta
 from typing import Literal, NamedTuple
 
 from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import (
     Assignment,
@@ -37,8 +39,9 @@ class Step(NamedTuple):
     )
 
 
-IMMEDIATE_END = "Relationship not ended immediately since"
-PARTNER_IN_PROGRAM = "Partner is in the program"
+# Step labels stay English in the logic (they are compared); pages translate them on display.
+IMMEDIATE_END = gettext_noop("Relationship not ended immediately since")
+PARTNER_IN_PROGRAM = gettext_noop("Partner is in the program")
 
 
 @dataclass
@@ -89,25 +92,34 @@ class CreditCheck:
         credit-until day after a headline that is not an error."""
         cause = self.cause
         if self.earning and cause is None:
-            return "success", "Earning managed credit."
+            return "success", _("Earning managed credit.")
         if cause is not None and cause.label in (PARTNER_IN_PROGRAM, IMMEDIATE_END):
-            stale = " The published result predates it." if self.earning else ""
-            return "error", f"Not earning managed credit: {cause.detail}{stale}"
+            stale = " " + _("The published result predates it.") if self.earning else ""
+            return "error", _("Not earning managed credit: %(detail)s") % {
+                "detail": cause.detail
+            } + stale
         if self.earning and cause is not None:
             return (
                 "warning",
-                f"Earning managed credit, but {cause.label[0].lower()}{cause.label[1:]}: no — "
-                f"{cause.detail}",
+                _("Earning managed credit, but %(step)s: no — %(detail)s")
+                % {"step": _lower_first(_(cause.label)), "detail": cause.detail},
             )
         if cause is not None:
-            return "error", f"Not earning managed credit: {cause.detail}"
+            return "error", _("Not earning managed credit: %(detail)s") % {"detail": cause.detail}
         published = self.published_step
         detail = published.detail if published is not None else ""
         return (
             "error",
-            f"Not earning managed credit in the published result: {detail} The live checks "
-            "pass, so the day's result is out of date: it will earn once recomputed.",
+            _(
+                "Not earning managed credit in the published result: %(detail)s The live checks "
+                "pass, so the day's result is out of date: it will earn once recomputed."
+            )
+            % {"detail": detail},
         )
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 @dataclass
@@ -220,10 +232,14 @@ def _first_end_after(
 def _partner_step(partner: Partner, end_of_day: datetime) -> Step:
     label = PARTNER_IN_PROGRAM
     if partner.joined_at >= end_of_day:
-        return Step(label, False, f"{partner.key} joined on {program_day(partner.joined_at)}.")
+        joined = program_day(partner.joined_at)
+        detail = _("%(partner)s joined on %(day)s.") % {"partner": partner.key, "day": joined}
+        return Step(label, False, detail)
     if partner.left_at is not None and partner.left_at < end_of_day:
-        return Step(label, False, f"{partner.key} left on {program_day(partner.left_at)}.")
-    return Step(label, True, f"{partner.key} is in the program.")
+        left = program_day(partner.left_at)
+        detail = _("%(partner)s left on %(day)s.") % {"partner": partner.key, "day": left}
+        return Step(label, False, detail)
+    return Step(label, True, _("%(partner)s is in the program.") % {"partner": partner.key})
 
 
 def _yes_no(ok: bool, yes: str, no: str) -> str:
@@ -246,11 +262,12 @@ def _activity_steps(
         return (
             [
                 Step(
-                    "Counted qualifying activity within the grace period",
+                    gettext_noop("Counted qualifying activity within the grace period"),
                     False,
-                    f"No qualifying activity that met the steps between {first_day} and {day}.",
+                    _("No qualifying activity that met the steps between %(first)s and %(day)s.")
+                    % {"first": first_day, "day": day},
                 ),
-                Step(IMMEDIATE_END, True, "Nothing to end."),
+                Step(IMMEDIATE_END, True, _("Nothing to end.")),
             ],
             None,
             None,
@@ -261,20 +278,22 @@ def _activity_steps(
     credit_until: date | None = last_day + timedelta(days=grace)
     steps = [
         Step(
-            "Counted qualifying activity within the grace period",
+            gettext_noop("Counted qualifying activity within the grace period"),
             True,
-            f"Last counted activity on {last_day} by {names.get(employee_id, '?')}.",
+            _("Last counted activity on %(day)s by %(employee)s.")
+            % {"day": last_day, "employee": names.get(employee_id, "?")},
         )
     ]
     ended = _first_end_after(ends, partner, at)
     if ended is None:
-        steps.append(Step(IMMEDIATE_END, True, "No immediate end."))
+        steps.append(Step(IMMEDIATE_END, True, _("No immediate end.")))
     else:
         steps.append(
             Step(
                 IMMEDIATE_END,
                 False,
-                f"{ended.get_reason_display()} on {program_day(ended.at)}.",
+                _("%(reason)s on %(day)s.")
+                % {"reason": ended.get_reason_display(), "day": program_day(ended.at)},
             )
         )
         credit_until = None
@@ -324,31 +343,34 @@ def _employee_check(
     steps = [
         _partner_step(partner, end_of_day),
         Step(
-            "Employee is active",
+            gettext_noop("Employee is active"),
             active,
-            _yes_no(active, f"{employee.email} is active.", f"{employee.email} is deactivated."),
+            _yes_no(active, _("%(email)s is active."), _("%(email)s is deactivated."))
+            % {"email": employee.email},
         ),
         Step(
-            "Client is assigned to the employee",
+            gettext_noop("Client is assigned to the employee"),
             assigned,
             _yes_no(
                 assigned,
-                f"{client.hub_id} is assigned to {employee.email} in the partner account.",
-                f"{client.hub_id} is not assigned to {employee.email} in the partner account.",
-            ),
+                _("%(client)s is assigned to %(email)s in the partner account."),
+                _("%(client)s is not assigned to %(email)s in the partner account."),
+            )
+            % {"client": client.hub_id, "email": employee.email},
         ),
         Step(
-            "Employee holds a seat in the client account",
+            gettext_noop("Employee holds a seat in the client account"),
             seated,
             _yes_no(
                 seated,
-                f"{employee.email} is a user in {client.hub_id}.",
-                f"{employee.email} is not a user in {client.hub_id}.",
-            ),
+                _("%(email)s is a user in %(client)s."),
+                _("%(email)s is not a user in %(client)s."),
+            )
+            % {"client": client.hub_id, "email": employee.email},
         ),
     ]
     last = _last_counted(activities, access, partner)
-    more, last_day, credit_until, _ = _activity_steps(
+    more, last_day, credit_until, _unused = _activity_steps(
         partner=partner,
         client=client,
         day=day,
@@ -397,11 +419,11 @@ def credit_check(*, partner: Partner, client: ClientAccount, day: date) -> Credi
     steps = [
         _partner_step(partner, end_of_day),
         Step(
-            "An employee is active, assigned and seated",
+            gettext_noop("An employee is active, assigned and seated"),
             bool(ready),
             ", ".join(ready)
             if ready
-            else "No employee meets steps 1–3 at the end of the day: new activity cannot count.",
+            else _("No employee meets steps 1–3 at the end of the day: new activity cannot count."),
         ),
     ]
     activities = _qualifying_activities(ids, client, day - timedelta(days=grace), end_of_day)
@@ -423,19 +445,32 @@ def credit_check(*, partner: Partner, client: ClientAccount, day: date) -> Credi
     published = line is not False
     if isinstance(line, CreditLine):
         open_on_day, credit_until = True, line.credit_until
-        points = "no points (no rate)" if line.points is None else f"{line.points} points"
-        detail = (
-            f"Published result of {day}: open, share {line.currency} {line.share} of "
-            f"{line.mrr} among {line.partners_sharing}, {points}."
+        points = (
+            _("no points (no rate)")
+            if line.points is None
+            else _("%(points)s points") % {"points": line.points}
         )
+        detail = _(
+            "Published result of %(day)s: open, share %(currency)s %(share)s of %(mrr)s among "
+            "%(sharing)s, %(points)s."
+        ) % {
+            "day": day,
+            "currency": line.currency,
+            "share": line.share,
+            "mrr": line.mrr,
+            "sharing": line.partners_sharing,
+            "points": points,
+        }
     elif published:
         open_on_day = False
-        detail = f"The published result of {day} has no credit line for this relationship."
+        detail = _("The published result of %(day)s has no credit line for this relationship.") % {
+            "day": day
+        }
     else:
         open_on_day = derived_open
-        detail = f"{day} has not been computed; derived from the history."
+        detail = _("%(day)s has not been computed; derived from the history.") % {"day": day}
     source = "published" if published else "live"
-    steps.append(Step("Relationship open on the day", open_on_day, detail, source))
+    steps.append(Step(gettext_noop("Relationship open on the day"), open_on_day, detail, source))
     last_employee = next((e for e in employees if e.pk == last_employee_id), None)
     return CreditCheck(
         day=day,
@@ -460,12 +495,12 @@ def _published_line(
 
 # --- Each activity's verdict, and "Not earning — fix these" ------------------------------------
 
-NOT_QUALIFYING = "not a qualifying action"
-NOT_ACTIVE = "not active"
-NOT_ASSIGNED = "not assigned"
-NO_SEAT = "no seat"
-PARTNER_OUT = "partner not in the program"
-ENDED = "relationship ended"
+NOT_QUALIFYING = gettext_noop("not a qualifying action")
+NOT_ACTIVE = gettext_noop("not active")
+NOT_ASSIGNED = gettext_noop("not assigned")
+NO_SEAT = gettext_noop("no seat")
+PARTNER_OUT = gettext_noop("partner not in the program")
+ENDED = gettext_noop("relationship ended")
 MISSING_STEPS = [NOT_ACTIVE, NOT_ASSIGNED, NO_SEAT, NOT_QUALIFYING, ENDED, PARTNER_OUT]
 
 

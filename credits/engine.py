@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Min
 from django.utils import timezone
@@ -193,9 +193,7 @@ def _stale_after() -> timedelta:
     return timedelta(seconds=settings.RECOMPUTE_STALE_SECONDS)
 
 
-def run_claim(
-    *, day: date, status: str, requested_by: AbstractBaseUser | None = None
-) -> RecomputeRun:
+def run_claim(*, day: date, status: str, requested_by: User | None = None) -> RecomputeRun:
     """Create the day's live run; raise RecomputeBusy if one exists."""
     require_ended(day)
     runs_abandoned_fail(day=day)  # a dead run of the day must not block it
@@ -245,9 +243,11 @@ def _chunks_create(*, run: RecomputeRun, chunks: int | None = None) -> list[Reco
 def _credit_lines_sql() -> str:
     credit_until = add_days("p.last_day", "%(grace)s")
     points = points_sql(
-        amount="p.share", per_unit="%(ppu)s", multiplier="COALESCE(g.multiplier, 100)",
+        amount="p.share",
+        per_unit="%(ppu)s",
+        multiplier="COALESCE(g.multiplier, 100)",
         unit="u.amount",
-    )  # fmt: skip
+    )
     return f"""
     INSERT INTO credits_creditline
         (run_id, day, partner_id, client_id, currency, mrr, partners_sharing, share, points,
@@ -383,9 +383,12 @@ def run_finish(*, run: RecomputeRun) -> RecomputeRun:
 def _publish(*, run: RecomputeRun, computed: DayStandings) -> None:
     day, standings = run.day, computed.standings
     credited = tiers.tiers_derive(
-        day=day, performance={s.partner_id: s.tier for s in standings}, met=computed.met,
-        version=run.data_version, ranks=tiers.tier_ranks(computed.tiers),
-    )  # fmt: skip
+        day=day,
+        performance={s.partner_id: s.tier for s in standings},
+        met=computed.met,
+        version=run.data_version,
+        ranks=tiers.tier_ranks(computed.tiers),
+    )
     for standing in standings:
         standing.credited_tier = credited.get(standing.partner_id, "")
     Standing.objects.filter(run=run).delete()
@@ -457,9 +460,12 @@ def _tier_day_derive(*, day: date, version: int) -> None:
         computed = standings_compute(run=scratch)
         with transaction.atomic():
             tiers.tiers_derive(
-                day=day, performance={s.partner_id: s.tier for s in computed.standings},
-                met=computed.met, version=version, ranks=tiers.tier_ranks(computed.tiers),
-            )  # fmt: skip
+                day=day,
+                performance={s.partner_id: s.tier for s in computed.standings},
+                met=computed.met,
+                version=version,
+                ranks=tiers.tier_ranks(computed.tiers),
+            )
     finally:
         CreditLine.objects.filter(run=scratch).delete()
         scratch.delete()
@@ -477,7 +483,7 @@ def run_fail(*, run: RecomputeRun, error: str) -> None:
 
 
 def recompute_day(
-    *, day: date, requested_by: AbstractBaseUser | None = None, chunks: int | None = None
+    *, day: date, requested_by: User | None = None, chunks: int | None = None
 ) -> RecomputeRun:
     """Compute and publish `day` in this process."""
     run = run_claim(day=day, status=Status.RUNNING, requested_by=requested_by)

@@ -148,7 +148,7 @@ def _lines(run_id: int, partner_id: int) -> list[_Line]:
             "credit_until",
             "mrr",
             "currency",
-        )  # fmt: skip
+        )
     )
     return [
         _Line(
@@ -160,7 +160,7 @@ def _lines(run_id: int, partner_id: int) -> list[_Line]:
             to_hundredths(x.mrr),
             x.currency,
             x.client.country,
-        )  # fmt: skip
+        )
         for x in rows
     ]
 
@@ -341,9 +341,13 @@ def _credited_tiers(
             )
         ranks = rules_of.tier_ranks(tiers_by_day[target])
         held, _ = rules_of.credited_step(
-            held=held, day=target, performance=tier, ranks=ranks, rules=rules,
+            held=held,
+            day=target,
+            performance=tier,
+            ranks=ranks,
+            rules=rules,
             window_days_met=window,
-        )  # fmt: skip
+        )
         credited.append(held.tier)
     return credited
 

@@ -151,7 +151,7 @@ def rule_changed(*, rule: Model, action: str, was_valid_from: date | None = None
     new `valid_from`; the others (catalogue, growth markets, program settings) every day. Only
     the catalogue and the program settings change which activities count.
     """
-    what = f"{rule._meta.verbose_name.capitalize()} {action}: {rule}"
+    what = f"{str(rule._meta.verbose_name).capitalize()} {action}: {rule}"
     counted = rule._meta.model_name in ("qualifyingaction", "programsettings")
     valid_from = getattr(rule, "valid_from", None)
     if valid_from is None:

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from celery import group, shared_task
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import InterfaceError, OperationalError, close_old_connections, transaction
 from django.utils import timezone
 
@@ -36,7 +36,7 @@ def send_run(run: RecomputeRun, *, quiet: bool = True) -> None:
     transaction.on_commit(lambda: _send(recompute_run, run.pk, quiet=quiet))
 
 
-def _send(task, *args: object, quiet: bool = True) -> None:  # noqa: ANN001
+def _send(task, *args: object, quiet: bool = True) -> None:
     try:
         task.apply_async(args=args, retry=False)
     except Exception:
@@ -45,7 +45,7 @@ def _send(task, *args: object, quiet: bool = True) -> None:  # noqa: ANN001
             raise
 
 
-def recompute_enqueue(*, day: date, requested_by: AbstractBaseUser | None = None) -> RecomputeRun:
+def recompute_enqueue(*, day: date, requested_by: User | None = None) -> RecomputeRun:
     """Queue a recompute of `day` on the workers; reuse the live run if there is one."""
     try:
         run = engine.run_claim(
@@ -123,7 +123,7 @@ def _failures_today(day: date) -> int:
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=3, default_retry_delay=10)
-def recompute_run(self, run_id: int) -> None:  # noqa: ANN001
+def recompute_run(self, run_id: int) -> None:
     """Take a queued run: refresh aggregates, then fan the chunks out to the workers."""
     run = engine.run_take(run_id=run_id)
     if run is None:
@@ -139,7 +139,7 @@ def recompute_run(self, run_id: int) -> None:  # noqa: ANN001
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=3, default_retry_delay=10)
-def recompute_chunk(self, chunk_id: int) -> None:  # noqa: ANN001
+def recompute_chunk(self, chunk_id: int) -> None:
     """Compute one chunk; the task that completes the last chunk publishes the run."""
     chunk = RecomputeChunk.objects.select_related("run").get(pk=chunk_id)
     try:
@@ -160,7 +160,7 @@ def recompute_chunk(self, chunk_id: int) -> None:  # noqa: ANN001
 
 
 @shared_task(bind=True, ignore_result=True, max_retries=3, default_retry_delay=10)
-def recompute_finish(self, run_id: int) -> None:  # noqa: ANN001
+def recompute_finish(self, run_id: int) -> None:
     """Standings, credited tiers and publishing; the run's status guards against a second
     publisher. A lost database connection is retried; anything else fails the run."""
     run = RecomputeRun.objects.get(pk=run_id)
@@ -189,7 +189,7 @@ def _batch_next(run: RecomputeRun) -> None:
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=5, default_retry_delay=10)
-def recompute_batch_step(self, batch_id: int) -> None:  # noqa: ANN001
+def recompute_batch_step(self, batch_id: int) -> None:
     """Move a batch on: count the day that ended, queue the next."""
     try:
         next_run = catchup.batch_step(batch_id=batch_id)

@@ -128,9 +128,13 @@ def tier_ranks(tiers: Iterable[TierRule]) -> dict[str, int]:
 
 
 def tiers_derive(
-    *, day: date, performance: dict[int, str], met: dict[int, list[str]], version: int,
+    *,
+    day: date,
+    performance: dict[int, str],
+    met: dict[int, list[str]],
+    version: int,
     ranks: dict[str, int],
-) -> dict[int, str]:  # fmt: skip
+) -> dict[int, str]:
     """Store the `TierDay` rows of `day` from its performance and the day before's credited
     tiers; return partner id → credited tier. Needs the rows of `day − 1` (and, on a
     recalibration day, of its review window) to be current."""
@@ -146,9 +150,13 @@ def tiers_derive(
     for partner_id, tier in performance.items():
         held = before.get(partner_id, Held())
         new, reason = credited_step(
-            held=held, day=day, performance=tier, ranks=ranks, rules=rules,
+            held=held,
+            day=day,
+            performance=tier,
+            ranks=ranks,
+            rules=rules,
             window_days_met=window.get(partner_id),
-        )  # fmt: skip
+        )
         credited[partner_id] = new.tier
         rows.append(
             TierDay(
@@ -160,7 +168,7 @@ def tiers_derive(
                 credited_before=held.tier,
                 earned_on=new.earned_on,
                 reason=reason,
-            )  # fmt: skip
+            )
         )
     TierDay.objects.filter(day=day).delete()
     TierDay.objects.bulk_create(rows, batch_size=2000)
@@ -192,10 +200,13 @@ def first_underived_day(*, first: date, last: date) -> date | None:
     stale = marks.filter(Exists(later)).order_by("day").values_list("day", flat=True).first()
     derived = set(marks.values_list("day", flat=True))
     missing = next(
-        (first + timedelta(days=n) for n in range((last - first).days + 1)
-         if first + timedelta(days=n) not in derived),
+        (
+            first + timedelta(days=n)
+            for n in range((last - first).days + 1)
+            if first + timedelta(days=n) not in derived
+        ),
         None,
-    )  # fmt: skip
+    )
     return min((d for d in (stale, missing) if d is not None), default=None)
 
 

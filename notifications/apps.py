@@ -10,5 +10,7 @@ class NotificationsConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
 
         from notifications.middleware import on_login
+        from partnercredit.labels import labels_translate
 
+        labels_translate()
         user_logged_in.connect(on_login, dispatch_uid="notifications-language")

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext
 
 from accounts.models import Assignment, ClientAccount, Partner, Seat
 from credits.checks import credit_check
@@ -85,7 +86,7 @@ def not_earning(*, partner: Partner, day: date) -> list[NotEarning]:
         check = credit_check(partner=partner, client=client, day=day)
         step = check.first_failing_step
         if not check.earning and step is not None:
-            result.append(NotEarning(client, step.label, step.detail))
+            result.append(NotEarning(client, gettext(step.label), step.detail))
     return result
 
 

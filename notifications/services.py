@@ -182,10 +182,16 @@ def _partner_mails(plan: Plan, *, day: date, within: int, done: set) -> None:
         due = [(u, a) for u, a in wanting if (u.pk, Kind.DIGEST, week) not in done]
         plan.already += len(wanting) - len(due)
         if fresh_day is not None and due:
-            data = content.digest(partner=partner, day=fresh_day, within=within)
             link = _partner_link(partner, fresh_day)
+            by_language: dict[str, content.Digest] = {}
             for user, address in due:
-                context = {"digest": data, "link": link, "week": week}
+                language = _language(user)
+                if language not in by_language:  # the missing steps are read in a language
+                    with translation.override(language):
+                        by_language[language] = content.digest(
+                            partner=partner, day=fresh_day, within=within
+                        )
+                context = {"digest": by_language[language], "link": link, "week": week}
                 plan.outgoing.append(Outgoing(user, address, Kind.DIGEST, week, "digest", context))
         notified = [(u, a) for u, a in people if _wants(u, Kind.TIER_CHANGE)]
         if fresh_day is None or not notified:

@@ -189,8 +189,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # the broker is down and the beat sends the queued work once it is back.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 0, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5,
-}  # fmt: skip
+    "max_retries": 0,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Every night at two in the morning, program time: compute the day that just ended.

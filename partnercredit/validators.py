@@ -19,11 +19,21 @@ from urllib.parse import quote, unquote
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 KEY_MAX_LENGTH = 32
 KEY_REGEX = r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}"
 KEY_PATTERN = re.compile(rf"\A{KEY_REGEX}\Z", re.ASCII)
-KEY_RULE = "1–32 letters, digits, '-', '_' or '.', starting with a letter or a digit"
+KEY_RULE = gettext_lazy("1–32 letters, digits, '-', '_' or '.', starting with a letter or a digit")
+# The names the entry points give `field`, translated in the messages.
+FIELD_NAMES = [
+    gettext_noop("Partner key"),
+    gettext_noop("Hub id"),
+    gettext_noop("Deal amount"),
+    gettext_noop("key"),
+    gettext_noop("amount"),
+]
 
 MAX_AMOUNT = Decimal("999999999.99")
 MAX_POINTS_PER_UNIT = Decimal("100")
@@ -41,32 +51,47 @@ def validate_key(value: object, field: str = "key") -> str:
     """The key itself if it matches `KEY_PATTERN`; a ValidationError naming `field` if not."""
     if not is_valid_key(value):
         shown = repr(value)[:40]
-        raise ValidationError(f"{field} {shown} is not valid: use {KEY_RULE}.", code="invalid_key")
+        raise ValidationError(
+            _("%(field)s %(value)s is not valid: use %(rule)s.")
+            % {"field": _(field), "value": shown, "rule": KEY_RULE},
+            code="invalid_key",
+        )
     return str(value)
 
 
 def _as_decimal(value: object, field: str) -> Decimal:
     if isinstance(value, bool):
-        raise ValidationError(f"{field} must be a number.", code="invalid_amount")
+        raise ValidationError(_must_be_a_number(field), code="invalid_amount")
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise ValidationError(f"{field} must be a finite number.", code="invalid_amount")
+            raise ValidationError(
+                _("%(field)s must be a finite number.") % {"field": _(field)}, code="invalid_amount"
+            )
         return value
     if isinstance(value, str):
         text = value.strip()
         if not _AMOUNT_TEXT.match(text):
             raise ValidationError(
-                f"{field} {value!r:.40} is not an amount: use ASCII digits and an optional "
-                "'.' with at most two decimals, e.g. 1250.00.",
+                _(
+                    "%(field)s %(value)s is not an amount: use ASCII digits and an optional "
+                    "'.' with at most two decimals, e.g. 1250.00."
+                )
+                % {"field": _(field), "value": f"{value!r:.40}"},
                 code="invalid_amount",
             )
         try:
             return Decimal(text)
         except InvalidOperation as exc:  # pragma: no cover - the regex admits only numbers
-            raise ValidationError(f"{field} is not a number.", code="invalid_amount") from exc
-    raise ValidationError(f"{field} must be a number.", code="invalid_amount")
+            raise ValidationError(
+                _("%(field)s is not a number.") % {"field": _(field)}, code="invalid_amount"
+            ) from exc
+    raise ValidationError(_must_be_a_number(field), code="invalid_amount")
+
+
+def _must_be_a_number(field: str) -> str:
+    return _("%(field)s must be a number.") % {"field": _(field)}
 
 
 def validate_bounded(
@@ -75,15 +100,23 @@ def validate_bounded(
     """A Decimal in [minimum, maximum] with at most two decimals, else a ValidationError."""
     amount = _as_decimal(value, field)
     if amount < minimum:
-        qualifier = "negative" if minimum == 0 else f"below {minimum}"
-        raise ValidationError(f"{field} cannot be {qualifier} ({amount}).", code="out_of_range")
+        if minimum == 0:
+            message = _("%(field)s cannot be negative (%(amount)s).")
+        else:
+            message = _("%(field)s cannot be below %(minimum)s (%(amount)s).")
+        values = {"field": _(field), "amount": amount, "minimum": minimum}
+        raise ValidationError(message % values, code="out_of_range")
     if amount > maximum:
         raise ValidationError(
-            f"{field} {amount} is too large: at most {maximum:,}.", code="out_of_range"
+            _("%(field)s %(amount)s is too large: at most %(maximum)s.")
+            % {"field": _(field), "amount": amount, "maximum": f"{maximum:,}"},
+            code="out_of_range",
         )
     if amount != amount.quantize(Decimal("0.01")):
         raise ValidationError(
-            f"{field} {amount} has more than two decimals.", code="too_many_decimals"
+            _("%(field)s %(amount)s has more than two decimals.")
+            % {"field": _(field), "amount": amount},
+            code="too_many_decimals",
         )
     return amount.quantize(Decimal("0.01"))
 
@@ -131,7 +164,8 @@ class AsciiDecimalField(forms.DecimalField):
     def to_python(self, value: object) -> Decimal | None:  # type: ignore[override]
         if isinstance(value, str) and value.strip() and not value.strip().isascii():
             raise ValidationError(
-                f"{self.label or 'The amount'} must be written with ASCII digits 0-9.",
+                _("%(field)s must be written with ASCII digits 0-9.")
+                % {"field": self.label or _("The amount")},
                 code="invalid_amount",
             )
         return super().to_python(value)

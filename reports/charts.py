@@ -4,17 +4,19 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.utils.html import escape
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from credits.models import Standing, Tier
 
 WIDTH, HEIGHT = 760, 300
 LEFT, RIGHT, TOP, BOTTOM = 60, 110, 16, 36
 SERIES = [
-    ("managed_points", "Managed", "#417690"),
-    ("sold_points", "Sold", "#c48a1a"),
-    ("total_points", "Total", "#2e7d32"),
+    ("managed_points", gettext_lazy("Managed"), "#417690"),
+    ("sold_points", gettext_lazy("Sold"), "#c48a1a"),
+    ("total_points", gettext_lazy("Total"), "#2e7d32"),
 ]
 
 
@@ -35,17 +37,18 @@ class _Scale:
 def points_chart(standings: list[Standing], tiers: list[Tier]) -> SafeString:
     """Managed, sold and total points over time, with each tier's total-points minimum."""
     if not standings:
-        return mark_safe('<p class="help">No computed days to draw.</p>')
+        return format_html('<p class="help">{}</p>', _("No computed days to draw."))
     thresholds = [(t.name, t.min_total_points) for t in tiers if t.min_total_points is not None]
     highest = max([s.total_points for s in standings] + [Decimal(1)])
     # Show the next threshold above the data, not every far-away one.
     above = [v for _, v in thresholds if v > highest]
     top = max(highest, min(above) if above else highest) * Decimal("1.1")
     scale = _Scale(standings[0].day, standings[-1].day, top)
+    title = _("Managed, sold and total points over time")
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="{WIDTH}" height="{HEIGHT}" role="img" class="points-chart" '
-        'aria-label="Managed, sold and total points over time">',
+        f'aria-label="{escape(title)}">',
         f'<rect x="{LEFT}" y="{TOP}" width="{WIDTH - LEFT - RIGHT}" '
         f'height="{HEIGHT - TOP - BOTTOM}" fill="none" stroke="#ccc"/>',
     ]
@@ -61,16 +64,17 @@ def points_chart(standings: list[Standing], tiers: list[Tier]) -> SafeString:
             f"{escape(name)} {value:g}</text>"
         )
     for index, (attr, label, colour) in enumerate(SERIES):
+        series_title = _("%(series)s points") % {"series": label}
         points = " ".join(
             f"{scale.x(s.day):.1f},{scale.y(getattr(s, attr)):.1f}" for s in standings
         )
         parts.append(
             f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}" '
-            f'class="series-{attr}"><title>{label} points</title></polyline>'
+            f'class="series-{attr}"><title>{escape(series_title)}</title></polyline>'
         )
         parts.append(
             f'<text x="{LEFT + 10 + 90 * index}" y="{HEIGHT - 6}" font-size="12" '
-            f'fill="{colour}">■ {label}</text>'
+            f'fill="{colour}">■ {escape(label)}</text>'
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # every interpolated text is escaped
@@ -98,7 +102,7 @@ def projection_chart(history: list, ahead: list, tiers: list[Tier], day: date) -
     projection after it (dashed), with each tier's total-points minimum drawn."""
     everything = list(history) + list(ahead)
     if not everything:
-        return mark_safe('<p class="help">No computed days to draw.</p>')
+        return format_html('<p class="help">{}</p>', _("No computed days to draw."))
     thresholds = [(t.name, t.min_total_points) for t in tiers if t.min_total_points is not None]
     highest = max([s.total_points for s in everything] + [Decimal(1)])
     above = [v for _, v in thresholds if v > highest]
@@ -147,7 +151,7 @@ def projection_chart(history: list, ahead: list, tiers: list[Tier], day: date) -
             )
         parts.append(
             f'<text x="{LEFT + 10 + 90 * index}" y="{HEIGHT - 6}" font-size="12" '
-            f'fill="{colour}">■ {label}</text>'
+            f'fill="{colour}">■ {escape(label)}</text>'
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))

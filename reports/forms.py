@@ -3,6 +3,7 @@
 from datetime import date
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 
 class DayForm(forms.Form):
@@ -11,7 +12,7 @@ class DayForm(forms.Form):
 
 class StandingsForm(DayForm):
     tier = forms.CharField(required=False, max_length=40)
-    q = forms.CharField(required=False, max_length=100, label="Search")
+    q = forms.CharField(required=False, max_length=100, label=_("Search"))
     sort = forms.CharField(required=False, max_length=20)
 
 
@@ -26,9 +27,9 @@ class RangeForm(forms.Form):
 
 
 class WhyForm(DayForm):
-    partner = forms.CharField(required=False, max_length=32, label="Partner key")
-    client = forms.CharField(required=False, max_length=32, label="Client hub id")
-    employee = forms.CharField(required=False, max_length=254, label="Employee email")
+    partner = forms.CharField(required=False, max_length=32, label=_("Partner key"))
+    client = forms.CharField(required=False, max_length=32, label=_("Client hub id"))
+    employee = forms.CharField(required=False, max_length=254, label=_("Employee email"))
 
 
 def cleaned(form: forms.Form, name: str, default: object = None) -> object:

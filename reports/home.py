@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Case, Count, F, Value, When
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from accounts.models import ClientAccount, Partner
 from credits import checks
@@ -132,16 +133,24 @@ def _fix(row: checks.NotEarning, day: date, partner: Partner) -> Fix:
     )
     if row.missing == checks.NOT_ACTIVE:
         url = reverse("admin:accounts_employee_change", args=[employee.pk])
-        return Fix(row, f"Reactivate {employee.email}", url)
+        return Fix(row, _("Reactivate %(email)s") % {"email": employee.email}, url)
     if row.missing == checks.NOT_ASSIGNED:
         url = reverse("admin:accounts_assignment_add") + prefill
-        return Fix(row, f"Assign {client.hub_id} to {employee.email}", url)
+        label = _("Assign %(client)s to %(email)s") % {
+            "client": client.hub_id,
+            "email": employee.email,
+        }
+        return Fix(row, label, url)
     if row.missing == checks.NO_SEAT:
         url = reverse("admin:accounts_seat_add") + prefill
-        return Fix(row, f"Add a seat for {employee.email} in {client.hub_id}", url)
+        label = _("Add a seat for %(email)s in %(client)s") % {
+            "email": employee.email,
+            "client": client.hub_id,
+        }
+        return Fix(row, label, url)
     if row.missing == checks.NOT_QUALIFYING:
-        return Fix(row, "See which actions qualify", why)
-    return Fix(row, "See why", why)
+        return Fix(row, _("See which actions qualify"), why)
+    return Fix(row, _("See why"), why)
 
 
 def fixes_by_step(*, partner: Partner, day: date) -> list[tuple[str, list[Fix]]]:

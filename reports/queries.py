@@ -21,6 +21,9 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Lower
+from django.utils import formats
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Assignment, ClientAccount, Employee, Partner, Seat
 from accounts.selectors import partner_may_see_client
@@ -52,12 +55,27 @@ def latest_computed_day() -> date | None:
 # --- Tier progress -------------------------------------------------------------------------
 
 
+POINT_MINIMUMS = {
+    "total points": _("total points"),
+    "sold points": _("sold points"),
+    "managed points": _("managed points"),
+}
+
+
 @dataclass
 class Minimum:
-    label: str
+    label: str  # the English name, also the key of the binding minimum (and in CSV exports)
     required: Decimal | int
     actual: Decimal | int
     is_points: bool
+    window_days: int | None = None
+
+    @property
+    def title(self) -> str:
+        """The label in the language of the page."""
+        if self.label in POINT_MINIMUMS:
+            return str(POINT_MINIMUMS[self.label])
+        return gettext("qualifying activities in %(days)s days") % {"days": self.window_days}
 
     @property
     def met(self) -> bool:
@@ -81,7 +99,11 @@ def tier_minimums(tier: Tier, standing: Standing) -> list[Minimum]:
             False,
         ),
     ]
-    return [Minimum(label, req, act, pts) for label, req, act, pts in pairs if req is not None]
+    return [
+        Minimum(label, req, act, pts, None if pts else tier.activity_window_days)
+        for label, req, act, pts in pairs
+        if req is not None
+    ]
 
 
 @dataclass
@@ -89,6 +111,10 @@ class NextTier:
     tier: Tier | None
     points_needed: Decimal | None
     binding: str
+    binding_title: str = ""  # `binding` in the language of the page
+    binding_title: str = ""  # `binding` in the language of the page
+    binding_title: str = ""  # `binding` in the language of the page
+    binding_title: str = ""  # `binding` in the language of the page
 
 
 def next_tier(tiers: list[Tier], standing: Standing) -> NextTier:
@@ -112,7 +138,8 @@ def next_tier(tiers: list[Tier], standing: Standing) -> NextTier:
         binding = max(points, key=lambda k: points[k])
     else:
         binding = next(iter(gaps), "")
-    return NextTier(tier, Decimal(needed).quantize(Decimal("0.01")), binding)
+    title = gaps[binding].title if binding else ""
+    return NextTier(tier, Decimal(needed).quantize(Decimal("0.01")), binding, title)
 
 
 # --- Program standings ---------------------------------------------------------------------
@@ -244,11 +271,11 @@ class EndedRelationship:
 
 
 REASON_LABELS = {
-    "inactivity": "No qualifying activity within the grace period",
-    "last_seat_removed": "Last seat removed",
-    "all_employees_removed": "All partner employees removed",
-    "services_ended": "Services ended",
-    "partner_left": "Partner left the program",
+    "inactivity": _("No qualifying activity within the grace period"),
+    "last_seat_removed": _("Last seat removed"),
+    "all_employees_removed": _("All partner employees removed"),
+    "services_ended": _("Services ended"),
+    "partner_left": _("Partner left the program"),
 }
 
 
@@ -415,15 +442,27 @@ def missing_rate_warnings(
     warnings = []
     for currency, hub_ids in by_currency.items():
         named = f" (client {', '.join(hub_ids[:10])}{'…' if len(hub_ids) > 10 else ''})"
+        count = len(hub_ids)
+        text = ngettext(
+            "No units-per-point rate for %(currency)s on %(day)s: %(count)d credit line shown "
+            "here has no points%(named)s.",
+            "No units-per-point rate for %(currency)s on %(day)s: %(count)d credit lines shown "
+            "here have no points%(named)s.",
+            count,
+        )
+        named_here = named if partner is not None else ""
         warnings.append(
-            f"No units-per-point rate for {currency} on {run.day}: {len(hub_ids)} credit "
-            f"line{'s' if len(hub_ids) != 1 else ''} shown here {'have' if len(hub_ids) != 1 else 'has'} "
-            f"no points{named if partner is not None else ''}."
+            text % {"currency": currency, "day": run.day, "count": count, "named": named_here}
         )
     return warnings
 
 
 # --- The credited tier's outlook (docs/rules.md §7) ------------------------------------------
+
+
+def _day(day: date) -> str:
+    """A day in the short form of the page's language (ISO in English)."""
+    return formats.date_format(day, "SHORT_DATE_FORMAT")
 
 
 @dataclass(frozen=True)
@@ -436,11 +475,19 @@ class TierOutlook:
 
     @property
     def headline(self) -> str:
-        performing = self.performing or "no tier"
+        performing = self.performing or gettext("no tier")
         if not self.held:
-            return f"Holds no tier; performing at {performing}."
-        until = f" until at least {self.outlook.held_until}" if self.outlook else ""
-        return f"Holds {self.held}{until}; performing at {performing}."
+            return gettext("Holds no tier; performing at %(tier)s.") % {"tier": performing}
+        if self.outlook:
+            return gettext("Holds %(held)s until at least %(until)s; performing at %(tier)s.") % {
+                "held": self.held,
+                "until": _day(self.outlook.held_until),
+                "tier": performing,
+            }
+        return gettext("Holds %(held)s; performing at %(tier)s.") % {
+            "held": self.held,
+            "tier": performing,
+        }
 
     @property
     def recalibration(self) -> date | None:
@@ -452,23 +499,34 @@ class TierOutlook:
         o = self.outlook
         if o is None or not self.held:
             return ""
-        window = f"the review window {o.window_start} … {o.recalibration}"
+        values = {
+            "tier": self.held,
+            "day": _day(o.recalibration),
+            "met": o.days_met,
+            "needed": o.days_needed,
+            "short": o.days_short,
+            "left": o.days_left,
+            "window": gettext("the review window %(start)s … %(end)s")
+            % {"start": _day(o.window_start), "end": _day(o.recalibration)},
+        }
         if o.protected:
-            return f"{self.held} is protected at the {o.recalibration} recalibration: it is kept."
-        if o.days_short == 0:
-            return (
-                f"{self.held} is kept: its minimums were met on {o.days_met} days of {window} "
-                f"({o.days_needed} needed)."
+            text = gettext("%(tier)s is protected at the %(day)s recalibration: it is kept.")
+        elif o.days_short == 0:
+            text = gettext(
+                "%(tier)s is kept: its minimums were met on %(met)s days of %(window)s "
+                "(%(needed)s needed)."
             )
-        if o.days_short <= o.days_left:
-            return (
-                f"To keep {self.held}: meet its minimums on {o.days_short} more of the "
-                f"{o.days_left} days left in {window}."
+        elif o.days_short <= o.days_left:
+            text = gettext(
+                "To keep %(tier)s: meet its minimums on %(short)s more of the %(left)s days left "
+                "in %(window)s."
             )
-        return (
-            f"{self.held} cannot be kept at {o.recalibration}: its minimums were met on "
-            f"{o.days_met} days of {window}, {o.days_needed} are needed and {o.days_left} are left."
-        )
+        else:
+            text = gettext(
+                "%(tier)s cannot be kept at %(day)s: its minimums were met on %(met)s days of "
+                "%(window)s, %(needed)s are needed and %(left)s are left."
+            )
+        return text % values
 
 
 def tier_outlooks(*, standings: Sequence[Standing], day: date) -> dict[int, TierOutlook]:

@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import ClientAccount, Employee, Partner
@@ -56,7 +57,7 @@ def report_view(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         if not may_read_reports(request.user):
-            raise PermissionDenied("Reports are for program staff and partner admins.")
+            raise PermissionDenied(_("Reports are for program staff and partner admins."))
         return view(request, *args, **kwargs)
 
     return login_required(wrapper)
@@ -119,7 +120,7 @@ def _render(
 def _visible_partner(request: HttpRequest, key: str) -> Partner:
     partner = get_object_or_404(Partner, key=key)
     if not can_see_partner(request.user, partner):
-        raise Http404("No such partner.")
+        raise Http404(_("No such partner."))
     return partner
 
 
@@ -127,7 +128,7 @@ def _visible_client(request: HttpRequest, hub_id: str) -> ClientAccount:
     client = get_object_or_404(ClientAccount, hub_id=hub_id)
     own = partner_of(request.user)
     if own is not None and not queries.client_linked_to_partner(client=client, partner=own):
-        raise Http404("No such client account.")
+        raise Http404(_("No such client account."))
     return client
 
 
@@ -213,7 +214,7 @@ def standings(request: HttpRequest) -> HttpResponse:
     return _render(
         request,
         "reports/standings.html",
-        "Program standings",
+        _("Program standings"),
         day,
         form=form,
         page=page,
@@ -228,9 +229,9 @@ def standings(request: HttpRequest) -> HttpResponse:
 
 @report_view
 def standings_export(request: HttpRequest, fmt: str) -> HttpResponse:
-    day, _, rows = _standings(request)
+    day, _form, rows = _standings(request)
     if day.result is None:
-        raise Http404(f"{day.day or 'No day'} has not been computed.")
+        raise Http404(_("%(day)s has not been computed.") % {"day": day.day or _("No day")})
     table = exports.standings_table(day.day, rows)
     name = f"standings-{day.day}.{fmt}"
     if fmt == "xlsx":
@@ -270,7 +271,8 @@ def partner_page(request: HttpRequest, key: str) -> HttpResponse:
         )
     if day.day is not None:
         context["ended"] = queries.ended_relationships(partner=partner, day=day.day)
-    return _render(request, "reports/partner.html", f"Partner {partner}", day, **context)
+    title = _("Partner %(partner)s") % {"partner": partner}
+    return _render(request, "reports/partner.html", title, day, **context)
 
 
 @report_view
@@ -292,7 +294,7 @@ def client_page(request: HttpRequest, hub_id: str) -> HttpResponse:
     return _render(
         request,
         "reports/client.html",
-        f"Client account {client}",
+        _("Client account %(client)s") % {"client": client},
         day,
         client=client,
         activities=activities,
@@ -352,7 +354,7 @@ def why(request: HttpRequest) -> HttpResponse:
     return _render(
         request,
         "reports/why.html",
-        "Why no credit?",
+        _("Why no credit?"),
         day,
         form=form,
         partner=partner,
@@ -368,13 +370,13 @@ def why(request: HttpRequest) -> HttpResponse:
 def recompute_now(request: HttpRequest) -> HttpResponse:
     """Program admins: queue the recompute of a stale day shown on a report, then go back."""
     if not is_program_admin(request.user):
-        raise PermissionDenied("Only program admins recompute days.")
+        raise PermissionDenied(_("Only program admins recompute days."))
     day = as_date(DayForm(request.POST))
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("reports:home")
     if day is None:
-        messages.error(request, "No day to recompute.")
+        messages.error(request, _("No day to recompute."))
         return redirect(back)
     try:
         run = recompute_enqueue(day=day, requested_by=request.user)
@@ -383,9 +385,14 @@ def recompute_now(request: HttpRequest) -> HttpResponse:
         return redirect(back)
     except Exception:  # the broker is unreachable: the run stays queued for the watchdog
         messages.error(
-            request, f"The task queue is unreachable: {day} is queued and will be recomputed "
+            request,
+            f"The task queue is unreachable: {day} is queued and will be recomputed "
             "when it is back.",
-        )  # fmt: skip
+        )
         return redirect(back)
-    messages.success(request, f"Recompute of {day} queued (run {run.pk}); reload in a moment.")
+    messages.success(
+        request,
+        _("Recompute of %(day)s queued (run %(run)s); reload in a moment.")
+        % {"day": day, "run": run.pk},
+    )
     return redirect(back)

@@ -33,7 +33,7 @@ def _admin_urls() -> list[tuple[tuple[str, str | None], str, str]]:
 @pytest.mark.parametrize(("key", "page", "url"), _admin_urls())
 def test_a_client_access_manager_opens_only_the_seat_and_request_pages(
     key: tuple[str, str | None], page: str, url: str, access_manager, two_partners
-):  # fmt: skip
+):
     client = Client()
     client.force_login(access_manager)
     status = client.get(url).status_code
@@ -56,7 +56,7 @@ def test_a_client_access_manager_opens_only_the_seat_and_request_pages(
 )
 def test_a_client_access_manager_reads_her_partner_reports_only(
     url: str, expected: int, access_manager, two_partners
-):  # fmt: skip
+):
     client = Client()
     client.force_login(access_manager)
     response = client.get(url, follow=True)
@@ -67,7 +67,7 @@ def test_a_client_access_manager_reads_her_partner_reports_only(
 
 def test_a_client_access_manager_adds_and_removes_seats_in_approved_clients_only(
     access_manager, two_partners
-) -> None:  # fmt: skip
+) -> None:
     from accounts.models import ClientAccount
     from tests.builders import make_client
 

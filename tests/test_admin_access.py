@@ -400,7 +400,7 @@ def test_removing_the_last_seat_says_what_ends_and_asks_to_confirm(
 @pytest.mark.django_db
 def test_removing_a_seat_that_is_not_the_last_needs_no_confirmation(
     client, two_partners, partner_admin
-):  # fmt: skip
+):
     from tests.builders import give_access
 
     nina = make_employee(two_partners.partner_a, "nina@alpha.example")
@@ -414,7 +414,7 @@ def test_removing_a_seat_that_is_not_the_last_needs_no_confirmation(
 @pytest.mark.django_db
 def test_deactivating_the_last_earner_says_what_runs_out_and_asks_to_confirm(
     client, two_partners, partner_admin
-):  # fmt: skip
+):
     client.force_login(partner_admin)
     page = _action(client, "employee", "deactivate", two_partners.anna.pk).content.decode()
     assert "anna@alpha.example is the last of 1001 who earns credit there" in page

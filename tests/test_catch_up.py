@@ -50,8 +50,14 @@ def test_the_nightly_job_recomputes_every_stale_day_oldest_first_then_the_new_da
     batch_id = tasks.recompute_nightly()  # eager: the whole batch runs here
     batch = RecomputeBatch.objects.get(pk=batch_id)
     assert batch.status == "succeeded" and batch.done == 6
-    assert batch.days == ["2026-03-08", "2026-03-09", "2026-03-10", "2026-03-11", "2026-03-12",
-                          "2026-03-20"]  # fmt: skip
+    assert batch.days == [
+        "2026-03-08",
+        "2026-03-09",
+        "2026-03-10",
+        "2026-03-11",
+        "2026-03-12",
+        "2026-03-20",
+    ]
     runs = RecomputeRun.objects.filter(batch=batch).order_by("pk")
     assert [r.day for r in runs] == [D(d) for d in batch.days]  # computed in that order
     assert stale_days(through=NIGHT) == []

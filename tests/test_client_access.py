@@ -334,7 +334,7 @@ def test_may_see_and_may_act_in_agree_with_the_world(two_partners) -> None:
 
 def test_outsider_cannot_upload_activities_in_partner_a_client(
     client, two_partners, outsider, settings, tmp_path, django_capture_on_commit_callbacks
-):  # fmt: skip
+):
     """The credit fabrication of issue 18: one uploaded activity in 777001 would halve A's credit."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -384,7 +384,7 @@ def _unlined(error: str, hub_id: str) -> str:
 
 def test_the_seat_form_offers_the_partner_clients_and_nothing_else(
     client, two_partners, partner_admin, outsider, staff
-):  # fmt: skip
+):
     deal(two_partners.partner_a, make_client("777070"), "2026-01-10", "10.00")  # seen, not acted in
     client.force_login(partner_admin)
     page = client.get(reverse("admin:accounts_seat_add")).content.decode()
@@ -405,23 +405,27 @@ def test_the_seat_form_offers_the_partner_clients_and_nothing_else(
 )
 def test_outsider_actions_on_partner_a_access_rows_do_nothing(
     client, two_partners, outsider, model: str, action: str
-):  # fmt: skip
+):
     access_model = Seat if model == "seat" else Assignment
     rows = access_model.objects.filter(employee=two_partners.anna, end=None)
     pks = list(rows.values_list("pk", flat=True))
     client.force_login(outsider)
     client.post(
         reverse(f"admin:accounts_{model}_changelist"),
-        {"action": action, "_selected_action": pks, "confirmed": "Confirm",
-         "confirmation": "777001"},
-    )  # fmt: skip
+        {
+            "action": action,
+            "_selected_action": pks,
+            "confirmed": "Confirm",
+            "confirmation": "777001",
+        },
+    )
     assert rows.count() == len(pks)  # all still open
 
 
 @pytest.mark.parametrize("view", ["end_services", "remove_all_employees"])
 def test_outsider_cannot_reach_the_end_pages_of_partner_a_client(
     client, two_partners, outsider, view: str
-):  # fmt: skip
+):
     url = reverse(f"admin:accounts_clientaccount_{view}", args=[two_partners.client_a.pk])
     client.force_login(outsider)
     assert client.get(url).status_code == 404

@@ -27,17 +27,23 @@ from tests.builders import act, at, give_access, make_client, make_employee, mak
 
 D = date.fromisoformat
 DEFAULTS = Rules(
-    recalibration_days=((1, 15), (7, 15)), protection_months=6, review_offset_months=1,
+    recalibration_days=((1, 15), (7, 15)),
+    protection_months=6,
+    review_offset_months=1,
     review_min_days=30,
-)  # fmt: skip
+)
 RANKS = {"Gold": 1, "Platinum": 2, "Diamond": 3, "Elite": 4}
 
 
 def step(held: Held, day: str, performance: str = "", met: dict | None = None):
     return credited_step(
-        held=held, day=D(day), performance=performance, ranks=RANKS, rules=DEFAULTS,
+        held=held,
+        day=D(day),
+        performance=performance,
+        ranks=RANKS,
+        rules=DEFAULTS,
         window_days_met=Counter(met or {}),
-    )  # fmt: skip
+    )
 
 
 # --- The rule, at its edges ----------------------------------------------------------------------
@@ -108,9 +114,12 @@ def program(db):
     Tier.objects.create(name="Gold", rank=1, min_total_points=Decimal("10"))
     Tier.objects.create(name="Platinum", rank=2, min_total_points=Decimal("20"))
     ProgramSettings.objects.filter(pk=1).update(
-        grace_days=3, recalibration_days="03-01,03-21", protection_months=1,
-        review_offset_months=0, review_min_days=5,
-    )  # fmt: skip
+        grace_days=3,
+        recalibration_days="03-01,03-21",
+        protection_months=1,
+        review_offset_months=0,
+        review_min_days=5,
+    )
     p = make_partner("100", joined="2026-01-01")
     e = make_employee(p, "ann@p.example")
     c = make_client("500", "2000.00", added="2026-01-01")  # 20 points: Platinum
@@ -220,14 +229,17 @@ def test_a_partner_that_leaves_and_rejoins_keeps_every_earlier_day(program) -> N
         recompute_day(day=D(day))
     again = Standing.objects.published(D("2026-01-03")).get(partner=p)
     assert (again.total_points, again.tier, again.credited_tier) == (
-        before.total_points, before.tier, before.credited_tier,
-    )  # fmt: skip
+        before.total_points,
+        before.tier,
+        before.credited_tier,
+    )
     assert not Standing.objects.published(D("2026-01-15")).filter(partner=p).exists()
     rejoined = Standing.objects.published(D("2026-01-25")).get(partner=p)
     assert (rejoined.total_points, rejoined.credited_tier) == (Decimal("0.00"), "")
     assert list(p.spells.order_by("start").values_list("end", flat=True)) == [
-        at("2026-01-10T09:00"), None,
-    ]  # fmt: skip
+        at("2026-01-10T09:00"),
+        None,
+    ]
 
 
 def test_leaving_the_program_deactivates_every_employee(program) -> None:
@@ -260,8 +272,10 @@ def test_the_outlook_says_what_is_needed_to_keep_the_tier(program) -> None:
     outlook = keep_outlook(p.pk, D("2026-02-20"))
     assert outlook is not None
     assert (outlook.tier, outlook.recalibration, outlook.protected) == (
-        "Platinum", D("2026-03-01"), False,
-    )  # fmt: skip
+        "Platinum",
+        D("2026-03-01"),
+        False,
+    )
     assert (outlook.days_met, outlook.days_needed, outlook.days_short) == (4, 5, 1)
     assert outlook.days_left == 9 and not outlook.secure
     assert outlook.held_until == D("2026-03-01")

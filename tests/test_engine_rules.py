@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 D = date.fromisoformat
 
 
-def lines(day: str) -> dict[tuple[str, str], object]:
+def lines(day: str) -> dict[tuple[str, str], CreditLine]:
     recompute_day(day=D(day))
     return {
         (c.partner.key, c.client.hub_id): c
@@ -24,7 +24,7 @@ def lines(day: str) -> dict[tuple[str, str], object]:
     }
 
 
-def standing(day: str, key: str):
+def standing(day: str, key: str) -> Standing:
     return Standing.objects.published(D(day)).get(partner__key=key)
 
 
@@ -398,7 +398,7 @@ def test_changing_the_grace_period_in_the_admin_applies_on_recompute(world, clie
             "protection_months": 6,
             "review_offset_months": 1,
             "review_min_days": 30,
-        },  # fmt: skip
+        },
     )
     assert response.status_code == 302
     # With grace 10 the 19-day gap ends the first relationship: a new one starts on 03-20.

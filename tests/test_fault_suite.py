@@ -27,8 +27,11 @@ pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)
 FIRST = date(2026, 3, 1)
 DAYS = [FIRST + timedelta(days=n) for n in range(14)]
 STALE = 4  # RECOMPUTE_STALE_SECONDS in the workers of this suite
-WORKER_ENV = {"RECOMPUTE_STALE_SECONDS": str(STALE), "RECOMPUTE_WATCH_SECONDS": "1",
-              "RECOMPUTE_CHUNKS": "3"}  # fmt: skip
+WORKER_ENV = {
+    "RECOMPUTE_STALE_SECONDS": str(STALE),
+    "RECOMPUTE_WATCH_SECONDS": "1",
+    "RECOMPUTE_CHUNKS": "3",
+}
 
 
 @pytest.fixture
@@ -71,7 +74,7 @@ def snapshot() -> dict:
                     "partner_id", "total_points", "tier", "credited_tier"
                 )
             ),
-        )  # fmt: skip
+        )
         for day in DAYS
     }
 
@@ -79,11 +82,13 @@ def snapshot() -> dict:
 def orphans() -> dict[str, int]:
     published = DayResult.objects.values("run_id")
     return {
-        "credit lines of unpublished runs": CreditLine.objects.exclude(run_id__in=published).count(),
+        "credit lines of unpublished runs": CreditLine.objects.exclude(
+            run_id__in=published
+        ).count(),
         "standings of unpublished runs": Standing.objects.exclude(run_id__in=published).count(),
         "live runs": RecomputeRun.objects.filter(status__in=RecomputeRun.LIVE).count(),
         "tier-history scratch runs": RecomputeRun.objects.filter(status="tiers").count(),
-    }  # fmt: skip
+    }
 
 
 def start_batch() -> RecomputeBatch:
@@ -178,9 +183,13 @@ def _backends_waiting(table: str) -> list[int]:
 
 @pytest.mark.parametrize(
     ("step", "table"),
-    [("refresh", "credits_countedday"), ("chunk", "credits_creditline"),
-     ("finish", "credits_standing"), ("batch step", "credits_recomputebatch")],
-)  # fmt: skip
+    [
+        ("refresh", "credits_countedday"),
+        ("chunk", "credits_creditline"),
+        ("finish", "credits_standing"),
+        ("batch step", "credits_recomputebatch"),
+    ],
+)
 def test_a_database_connection_killed_in_each_step_heals_by_itself(
     clean: dict, step: str, table: str
 ) -> None:

@@ -23,9 +23,11 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import trans_real
 
+from accounts import services as access
 from credits.engine import recompute_day
 from notifications.services import notifications_send, preference_for, preference_update
-from tests.builders import act, give_access, make_client, make_employee
+from partnercredit.labels import labels_of_our_models
+from tests.builders import act, at, give_access, make_client, make_employee
 
 ROOT = Path(settings.BASE_DIR)
 PO = ROOT / "locale" / "it" / "LC_MESSAGES" / "django.po"
@@ -104,6 +106,32 @@ def test_every_string_marked_in_our_sources_has_an_italian_translation(tmp_path:
     assert missing == [], "strings without an Italian translation:\n" + "\n".join(missing)
 
 
+def test_every_label_of_our_models_has_an_italian_translation() -> None:
+    """Model, field, app and choice labels are translated at run time (partnercredit.labels):
+    each must be in the catalogue, so a new field without a translation fails here."""
+    translated = {e.msgid for e in _catalogue().translated_entries() if not e.fuzzy}
+    missing = sorted(labels_of_our_models() - translated)
+    assert missing == [], "model labels without an Italian translation (run the generator):\n" + (
+        "\n".join(missing)
+    )
+
+
+def test_model_labels_lists_every_label_for_makemessages() -> None:
+    """partnercredit/model_labels.py is what makemessages reads: `manage.py model_labels`."""
+    from partnercredit import model_labels
+
+    missing = sorted(labels_of_our_models() - set(model_labels.LABELS))
+    assert missing == [], "run `python manage.py model_labels`:\n" + "\n".join(missing)
+
+
+def test_model_labels_speak_italian() -> None:
+    from accounts.models import Employee
+
+    with translation.override("it"):
+        assert str(Employee._meta.verbose_name_plural) == "dipendenti"
+        assert str(Employee._meta.get_field("role").verbose_name) == "ruolo"
+
+
 # --- choosing the language -------------------------------------------------------------------
 
 
@@ -161,15 +189,21 @@ def world(partner_a, partner_admin) -> dict:
     give_access(erin, client)
     act(erin, client, "2026-02-09T10:00")
     recompute_day(day=DAY)
-    return {"client": client}
+    return {"client": client, "erin": erin}
 
 
 def test_an_italian_digest_speaks_italian_with_italian_dates(world, partner_admin) -> None:
     preference_update(user=partner_admin, language="it")
+    unseated = make_client("5002")
+    access.client_assign(employee=world["erin"], client=unseated, at=at("2026-01-05"))
+    recompute_day(day=DAY)
 
     notifications_send(day=DAY + timedelta(days=1))
 
     [digest] = mail.outbox
+    assert "passaggio mancante: Un dipendente è attivo, assegnato e utente del cliente" in (
+        digest.body
+    )
     assert isinstance(digest, EmailMultiAlternatives)
     assert digest.subject == "Riepilogo settimanale del credito per Alpha Agency (31/03/2026)"
     assert "credito fino al 10 Aprile 2026" in digest.body
@@ -203,3 +237,31 @@ def test_report_downloads_stay_iso_with_dot_decimals_for_an_italian_browser(worl
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows and rows[0]["date"] == "2026-03-31"
     assert all("," not in value for row in rows for value in row.values())
+
+
+def test_the_reports_and_the_admin_render_in_italian(world, staff) -> None:
+    """Every report page and each admin list and add page of our models, in Italian."""
+    from django.contrib import admin
+
+    client = Client(headers={"accept-language": "it"})
+    client.force_login(staff)
+    day = {"date": DAY.isoformat()}
+    pages = {
+        reverse("reports:standings"): "Classifica del programma",
+        reverse("reports:partner", args=["1001"]): "Punti e livello",
+        reverse("reports:client", args=["5001"]): "Partner che assistono questo cliente",
+        reverse("reports:why"): "Perché nessun credito?",
+        reverse("admin:index"): "Partner e accessi",
+    }
+    for url, words in pages.items():
+        page = client.get(url, day)
+        assert page.status_code == 200, url
+        assert words in page.content.decode(), url
+    for model in admin.site._registry:
+        if model._meta.app_label not in ("accounts", "credits", "notifications"):
+            continue
+        opts = model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        assert client.get(url).status_code == 200, url
+        add = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add"))
+        assert add.status_code in (200, 403), url

@@ -69,7 +69,7 @@ def test_a_partner_admin_without_any_client_access_cannot_upload(client, outside
 @pytest.mark.django_db
 def test_the_file_link_works_for_those_who_see_the_job_and_no_one_else(
     client, staff, partner_admin, outsider, partner_a, world
-):  # fmt: skip
+):
     job = _job(partner=partner_a, status=ImportJob.Status.SUCCEEDED)
     url = reverse("admin:credits_importjob_file", args=[job.pk])
     client.force_login(partner_admin)
@@ -87,7 +87,7 @@ def test_the_file_link_works_for_those_who_see_the_job_and_no_one_else(
 @pytest.mark.django_db
 def test_uploaded_files_are_deleted_some_days_after_the_import_ended(
     client, staff, settings
-) -> None:  # fmt: skip
+) -> None:
     settings.IMPORT_KEEP_DAYS = 30
     now = timezone.now()
     old = _job(status=ImportJob.Status.SUCCEEDED, finished_at=now - timedelta(days=31))
@@ -109,7 +109,7 @@ def test_uploaded_files_are_deleted_some_days_after_the_import_ended(
 @pytest.mark.django_db(transaction=True)
 def test_with_the_broker_down_the_upload_answers_fast_and_runs_once_it_is_back(
     client, staff, world, broker_down
-):  # fmt: skip
+):
     started = time.monotonic()
     response = _upload(client, staff)
     took = time.monotonic() - started

@@ -64,16 +64,26 @@ def _recomputed(day: date, partner: Partner) -> tuple:
 def _published(day: date, partner: Partner) -> tuple:
     s = Standing.objects.published(day).get(partner=partner)
     return (
-        s.managed_points, s.sold_points, s.total_points, s.tier, s.managed_clients,
-        s.qualifying_activities, getattr(s, "credited_tier", ""),
-    )  # fmt: skip
+        s.managed_points,
+        s.sold_points,
+        s.total_points,
+        s.tier,
+        s.managed_clients,
+        s.qualifying_activities,
+        getattr(s, "credited_tier", ""),
+    )
 
 
 def _projected(row) -> tuple:
     return (
-        row.managed_points, row.sold_points, row.total_points, row.tier, row.managed_clients,
-        row.activities[30], row.credited_tier,
-    )  # fmt: skip
+        row.managed_points,
+        row.sold_points,
+        row.total_points,
+        row.tier,
+        row.managed_clients,
+        row.activities[30],
+        row.credited_tier,
+    )
 
 
 # k: 1; 2/3 around A's end in S (shares of B and C grow); 9/10 around the deal's window end;
@@ -151,9 +161,14 @@ def _export(*args: str) -> list[dict[str, str]]:
 def test_export_projection_prints_one_row_per_day_ahead(world) -> None:
     rows = _export("--date", "2026-03-31", "--partner", "1001", "--days", "12")
     assert list(rows[0]) == [
-        "date", "partner", "managed_points", "sold_points", "total_points", "tier",
+        "date",
+        "partner",
+        "managed_points",
+        "sold_points",
+        "total_points",
+        "tier",
         "credited_tier",
-    ]  # fmt: skip
+    ]
     assert [r["date"] for r in rows] == [str(D + timedelta(days=k)) for k in range(1, 13)]
     assert rows[9]["tier"] == "Gold" and rows[8]["tier"] == "Platinum"
     assert rows[0]["sold_points"] == "360.00"

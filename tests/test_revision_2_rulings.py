@@ -103,9 +103,13 @@ def test_a_growth_market_client_of_revision_2_doubles_its_points(world) -> None:
 
 @pytest.mark.parametrize(
     ("closed", "last_day"),
-    [("2026-01-15", "2027-01-14"), ("2024-02-29", "2025-02-27"), ("2025-01-31", "2026-01-30"),
-     ("2025-03-31", "2026-03-30")],
-)  # fmt: skip
+    [
+        ("2026-01-15", "2027-01-14"),
+        ("2024-02-29", "2025-02-27"),
+        ("2025-01-31", "2026-01-30"),
+        ("2025-03-31", "2026-03-30"),
+    ],
+)
 def test_a_deal_counts_through_the_day_before_the_same_date_a_year_later_clamped(
     closed: str, last_day: str
 ) -> None:

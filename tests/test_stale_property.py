@@ -62,9 +62,12 @@ class CatchUpMatchesAFreshRecompute(TestCase):
     )
     def test_catching_up_equals_recomputing_from_scratch(self, first: list, later: list) -> None:
         ProgramSettings.objects.filter(pk=1).update(
-            grace_days=3, recalibration_days="03-06", protection_months=0,
-            review_offset_months=0, review_min_days=2,
-        )  # fmt: skip
+            grace_days=3,
+            recalibration_days="03-06",
+            protection_months=0,
+            review_offset_months=0,
+            review_min_days=2,
+        )
         Tier.objects.all().delete()
         Tier.objects.create(name="Gold", rank=1, min_total_points=Decimal("0.5"))
         Tier.objects.create(name="Platinum", rank=2, min_total_points=Decimal("1.5"))
@@ -130,6 +133,6 @@ class CatchUpMatchesAFreshRecompute(TestCase):
                         "credited_tier",
                     )
                 ),
-            )  # fmt: skip
+            )
             for day in days
         }

@@ -173,10 +173,20 @@ def _publish_line(partner, erin, client, until: date) -> None:
     run = RecomputeRun.objects.create(day=DAY, status="succeeded")
     DayResult.objects.create(day=DAY, run=run, computed_at=timezone.now())
     CreditLine.objects.create(
-        run=run, day=DAY, partner=partner, client=client, currency="USD", mrr=1000,
-        partners_sharing=1, share=1000, points=10, relationship_started=date(2026, 3, 1),
-        last_qualifying_activity=date(2026, 3, 1), last_employee=erin, credit_until=until,
-    )  # fmt: skip
+        run=run,
+        day=DAY,
+        partner=partner,
+        client=client,
+        currency="USD",
+        mrr=1000,
+        partners_sharing=1,
+        share=1000,
+        points=10,
+        relationship_started=date(2026, 3, 1),
+        last_qualifying_activity=date(2026, 3, 1),
+        last_employee=erin,
+        credit_until=until,
+    )
 
 
 def test_all_employees_removed_is_named_as_the_cause_not_a_missing_step(world):

@@ -11,6 +11,8 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import services
@@ -52,8 +54,7 @@ class ClientPicker(forms.TextInput):
         super().__init__(attrs={"list": "client-choices", "autocomplete": "off"})
         self.offered = choices
 
-    def render(self, name: str, value: Any, attrs: dict | None = None,
-               renderer: Any = None) -> str:  # fmt: skip
+    def render(self, name: str, value: Any, attrs: dict | None = None, renderer: Any = None) -> str:
         field = super().render(name, value, attrs, renderer)
         options = format_html_join(
             "", '<option value="{}">{}</option>', ((h, label) for h, label in self.offered)
@@ -69,8 +70,8 @@ class AccessAddForm(forms.ModelForm):
     to find out which hub ids exist.
     """
 
-    client_hub_id = KeyFormField(label="client hub id")
-    step: str = ""  # "is assigned" / "has a seat in"
+    client_hub_id = KeyFormField(label=gettext_lazy("client hub id"))
+    step: str = ""  # "%(email)s is already assigned %(client)s." / "... has a seat in ..."
     own_partner: Partner | None = None  # set for a partner's user
 
     class Meta:
@@ -86,7 +87,9 @@ class AccessAddForm(forms.ModelForm):
             return client
         client = clients.first()
         if client is None:
-            raise ValidationError(f"No client account has hub id {hub_id}.")
+            raise ValidationError(
+                _("No client account has hub id %(hub_id)s.") % {"hub_id": hub_id}
+            )
         return client
 
     def clean(self) -> dict:
@@ -95,7 +98,8 @@ class AccessAddForm(forms.ModelForm):
         if employee and client:
             model = self._meta.model
             if model.objects.filter(employee=employee, client=client, end__isnull=True).exists():
-                raise ValidationError(f"{employee.email} already {self.step} {client.hub_id}.")
+                message = str(self.step) % {"email": employee.email, "client": client.hub_id}
+                raise ValidationError(message)
             self.instance.client = client
         return data
 
@@ -181,14 +185,14 @@ class AccessIntervalAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
                 problems.extend(error.messages)
             else:
                 ended += 1
-        self.message_user(request, f"{_plural(ended, noun)} ended.")
+        self.message_user(request, _("%(things)s ended.") % {"things": _plural(ended, noun)})
         if problems:
             self.message_user(request, " ".join(problems), messages.WARNING)
 
 
 @admin.register(Assignment)
 class AssignmentAdmin(AccessIntervalAdmin):
-    step = "is assigned"
+    step = gettext_lazy("%(email)s already is assigned %(client)s.")
     open_service = services.client_assign
     close_service = services.client_unassign
     actions = ["unassign"]
@@ -197,7 +201,8 @@ class AssignmentAdmin(AccessIntervalAdmin):
         return is_partner_admin(user)
 
     @admin.action(
-        description="Unassign selected clients (end the assignments)", permissions=["end"]
+        description=gettext_lazy("Unassign selected clients (end the assignments)"),
+        permissions=["end"],
     )
     def unassign(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._end_selected(request, queryset, "assignment")
@@ -205,7 +210,7 @@ class AssignmentAdmin(AccessIntervalAdmin):
 
 @admin.register(Seat)
 class SeatAdmin(AccessIntervalAdmin):
-    step = "has a seat in"
+    step = gettext_lazy("%(email)s already has a seat in %(client)s.")
     open_service = services.seat_add
     close_service = services.seat_remove
     actions = ["remove_seats"]
@@ -216,23 +221,30 @@ class SeatAdmin(AccessIntervalAdmin):
     def partner_may_add(self, user: AnyUser) -> bool:
         return is_access_manager(user)
 
-    @admin.action(description="Remove selected seats", permissions=["end"])
+    @admin.action(description=gettext_lazy("Remove selected seats"), permissions=["end"])
     def remove_seats(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         """Removing a partner's last seat in a client ends its credit at once: confirm first."""
         seats = queryset.filter(end__isnull=True).select_related("employee__partner", "client")
         last = services.last_seat_of(seats=seats)
         if last:
             page = confirmed_or_page(
-                request, self, queryset, action="remove_seats",
-                title="Remove seats: managed credit ends",
-                warning="Among the selected seats are a partner's last seats in a client "
-                "account: removing them ends that partner's managed credit for the client today.",
+                request,
+                self,
+                queryset,
+                action="remove_seats",
+                title=_("Remove seats: managed credit ends"),
+                warning=_(
+                    "Among the selected seats are a partner's last seats in a client "
+                    "account: removing them ends that partner's managed credit for the "
+                    "client today."
+                ),
                 consequences=[
-                    f"{partner.key} in {client}: its last seat — managed credit ends today"
+                    _("%(partner)s in %(client)s: its last seat — managed credit ends today")
+                    % {"partner": partner.key, "client": client}
                     for partner, client in last
                 ],
                 hub_ids=[client.hub_id for _, client in last],
-            )  # fmt: skip
+            )
             if page is not None:
                 return page
         self._end_selected(request, queryset, "seat")

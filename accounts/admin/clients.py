@@ -11,6 +11,8 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import services
@@ -39,7 +41,7 @@ from partnercredit.validators import AmountFormField
 
 
 class ClientAccountAddForm(forms.ModelForm):
-    amount = AmountFormField(label="MRR")
+    amount = AmountFormField(label=gettext_lazy("MRR"))
 
     class Meta:
         model = ClientAccount
@@ -125,7 +127,7 @@ class ClientAccountAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
         return _manages(request.user)
 
     @admin.action(
-        description="Remove all partner employees from this client account",
+        description=gettext_lazy("Remove all partner employees from this client account"),
         permissions=["end"],
     )
     def remove_all_employees(self, request: HttpRequest, queryset: QuerySet) -> Any:
@@ -133,7 +135,7 @@ class ClientAccountAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
             self, request, queryset, "admin:accounts_clientaccount_remove_all_employees"
         )
 
-    @admin.action(description="End services", permissions=["end"])
+    @admin.action(description=gettext_lazy("End services"), permissions=["end"])
     def end_services(self, request: HttpRequest, queryset: QuerySet) -> Any:
         return redirect_to_one(self, request, queryset, "admin:accounts_clientaccount_end_services")
 
@@ -160,9 +162,11 @@ class ClientAccountAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
             request,
             object_id,
             service=services.client_remove_all_employees,
-            title="Remove all partner employees from this client account",
-            warning="Every seat of the partner's employees in this client account is removed now: "
-            "managed credit for this client ends today.",
+            title=_("Remove all partner employees from this client account"),
+            warning=_(
+                "Every seat of the partner's employees in this client account is removed now: "
+                "managed credit for this client ends today."
+            ),
             done="seat",
         )
 
@@ -171,9 +175,11 @@ class ClientAccountAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
             request,
             object_id,
             service=services.services_end,
-            title="End services",
-            warning="The client is unassigned from every employee of the partner now: "
-            "managed credit for this client ends today.",
+            title=_("End services"),
+            warning=_(
+                "The client is unassigned from every employee of the partner now: "
+                "managed credit for this client ends today."
+            ),
             done="assignment",
         )
 
@@ -198,7 +204,8 @@ class ClientAccountAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
         if own is not None and not with_access.filter(pk=own.pk).exists():
             self.message_user(
                 request,
-                f"{own.key} has no access to {client.hub_id}: there is nothing to end.",
+                _("%(partner)s has no access to %(client)s: there is nothing to end.")
+                % {"partner": own.key, "client": client.hub_id},
                 messages.ERROR,
             )
             return back
@@ -223,12 +230,18 @@ class ClientAccountAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
                 return back
             self.message_user(
                 request,
-                f"{title} for {partner.key}: {_plural(count, done)} ended.",
+                _("%(action)s for %(partner)s: %(things)s ended.")
+                % {"action": title, "partner": partner.key, "things": _plural(count, done)},
                 messages.SUCCESS,
             )
             return back
         return confirm_end_page(
-            request, self, client, title=f"{title}: {client}", warning=warning, form=form
+            request,
+            self,
+            client,
+            title=_("%(action)s: %(client)s") % {"action": title, "client": client},
+            warning=warning,
+            form=form,
         )
 
 

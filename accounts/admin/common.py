@@ -10,6 +10,8 @@ from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import (
     Partner,
@@ -28,8 +30,17 @@ def _adopt(obj: Model, saved: Model) -> None:
     obj._state.db = saved._state.db
 
 
+PLURALS = {
+    "assignment": lambda n: ngettext("%(count)d assignment", "%(count)d assignments", n),
+    "seat": lambda n: ngettext("%(count)d seat", "%(count)d seats", n),
+    "employee": lambda n: ngettext("%(count)d employee", "%(count)d employees", n),
+    "request": lambda n: ngettext("%(count)d request", "%(count)d requests", n),
+}
+
+
 def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+    """ "1 seat", "2 seats", in the language of the page."""
+    return PLURALS[noun](count) % {"count": count}
 
 
 def _manages(user: AnyUser) -> bool:
@@ -46,7 +57,7 @@ class DefaultYesFilter(admin.SimpleListFilter):
     yes: Q
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        return [("yes", "Yes"), ("no", "No"), ("all", "All")]
+        return [("yes", _("Yes")), ("no", _("No")), ("all", _("All"))]
 
     def choices(self, changelist: Any):
         current = self.value() or "yes"
@@ -65,19 +76,19 @@ class DefaultYesFilter(admin.SimpleListFilter):
 
 
 class ActiveFilter(DefaultYesFilter):
-    title = "active"
+    title = gettext_lazy("active")
     parameter_name = "active"
     yes = Q(is_active=True)
 
 
 class OpenFilter(DefaultYesFilter):
-    title = "open"
+    title = gettext_lazy("open")
     parameter_name = "open"
     yes = Q(end__isnull=True)
 
 
 class InProgramFilter(DefaultYesFilter):
-    title = "in program"
+    title = gettext_lazy("in program")
     parameter_name = "in_program"
     yes = Q(left_at__isnull=True)
 
@@ -88,9 +99,11 @@ class InProgramFilter(DefaultYesFilter):
 class ConfirmEndForm(forms.Form):
     """Type the identifier to confirm, give a reason; program staff also pick the partner."""
 
-    partner = forms.ModelChoiceField(queryset=Partner.objects.filter(left_at__isnull=True))
-    confirmation = forms.CharField()
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    partner = forms.ModelChoiceField(
+        queryset=Partner.objects.filter(left_at__isnull=True), label=gettext_lazy("Partner")
+    )
+    confirmation = forms.CharField(label=gettext_lazy("Confirmation"))
+    reason = forms.CharField(label=gettext_lazy("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(
         self,
@@ -102,16 +115,22 @@ class ConfirmEndForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.expected = expected
-        self.fields["confirmation"].help_text = f"Type “{expected}” to confirm."
+        self.fields["confirmation"].help_text = _("Type “%(expected)s” to confirm.") % {
+            "expected": expected
+        }
         if not pick_partner:
             del self.fields["partner"]
         elif partners is not None:  # only the partners the action can apply to
-            self.fields["partner"].queryset = partners.filter(left_at__isnull=True)
+            field = self.fields["partner"]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = partners.filter(left_at__isnull=True)
 
     def clean_confirmation(self) -> str:
         value = self.cleaned_data["confirmation"].strip()
         if value != self.expected:
-            raise ValidationError(f"Type “{self.expected}” exactly to confirm.")
+            raise ValidationError(
+                _("Type “%(expected)s” exactly to confirm.") % {"expected": self.expected}
+            )
         return value
 
 
@@ -140,7 +159,7 @@ def redirect_to_one(
 ) -> HttpResponseRedirect | None:
     """Relationship-ending actions work on one object at a time, behind a confirmation page."""
     if queryset.count() != 1:
-        model_admin.message_user(request, "Select exactly one row.", messages.WARNING)
+        model_admin.message_user(request, _("Select exactly one row."), messages.WARNING)
         return None
     return HttpResponseRedirect(reverse(url_name, args=[queryset.get().pk]))
 
@@ -156,18 +175,30 @@ class ConfirmActionForm(forms.Form):
     def __init__(self, *args: Any, expected: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.expected = expected
-        self.fields["confirmation"].help_text = f"Type “{expected}” to confirm."
+        self.fields["confirmation"].help_text = _("Type “%(expected)s” to confirm.") % {
+            "expected": expected
+        }
 
     def clean_confirmation(self) -> str:
         value = " ".join(self.cleaned_data["confirmation"].replace(",", " ").split())
         if value != " ".join(self.expected.replace(",", " ").split()):
-            raise ValidationError(f"Type “{self.expected}” exactly to confirm.")
+            raise ValidationError(
+                _("Type “%(expected)s” exactly to confirm.") % {"expected": self.expected}
+            )
         return value
 
 
-def confirmed_or_page(request: HttpRequest, model_admin: admin.ModelAdmin, queryset: QuerySet, *,
-                      action: str, title: str, warning: str, consequences: list[str],
-                      hub_ids: list[str]) -> TemplateResponse | None:  # fmt: skip
+def confirmed_or_page(
+    request: HttpRequest,
+    model_admin: admin.ModelAdmin,
+    queryset: QuerySet,
+    *,
+    action: str,
+    title: str,
+    warning: str,
+    consequences: list[str],
+    hub_ids: list[str],
+) -> TemplateResponse | None:
     """None when the user confirmed (go ahead); else the page that asks, or asks again."""
     expected = ", ".join(sorted(set(hub_ids), key=lambda h: (len(h), h)))
     form = ConfirmActionForm(

@@ -10,6 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import services
@@ -63,12 +65,12 @@ class ReadOnlyAccessInline(admin.TabularInline):
 
 class AssignmentInline(ReadOnlyAccessInline):
     model = Assignment
-    verbose_name_plural = "assigned clients (step 2)"
+    verbose_name_plural = gettext_lazy("assigned clients (step 2)")
 
 
 class SeatInline(ReadOnlyAccessInline):
     model = Seat
-    verbose_name_plural = "seats in client accounts (step 3)"
+    verbose_name_plural = gettext_lazy("seats in client accounts (step 3)")
 
 
 class EmployeeAddForm(forms.ModelForm):
@@ -85,9 +87,15 @@ class EmployeeAddForm(forms.ModelForm):
         partner = self.own_partner or data.get("partner")
         email = (data.get("email") or "").strip().lower()
         if partner and partner.left_at is not None:
-            raise ValidationError(f"Partner {partner.key} has left the program.")
+            raise ValidationError(
+                _("Partner %(partner)s has left the program.") % {"partner": partner.key}
+            )
         if partner and Employee.objects.filter(partner=partner, email=email).exists():
-            self.add_error("email", f"{email} is already an employee of {partner.key}.")
+            self.add_error(
+                "email",
+                _("%(email)s is already an employee of %(partner)s.")
+                % {"email": email, "partner": partner.key},
+            )
         return data
 
 
@@ -153,16 +161,18 @@ class EmployeeAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
         )
         _adopt(obj, employee)
 
-    @admin.display(description="access")
+    @admin.display(description=gettext_lazy("access"))
     def access_links(self, obj: Employee) -> str:
         if not obj.pk or not obj.is_active:
             return "—"
         return format_html(
-            '<a href="{}?employee={}">Assign a client</a> · <a href="{}?employee={}">Add a seat</a>',
+            '<a href="{}?employee={}">{}</a> · <a href="{}?employee={}">{}</a>',
             reverse("admin:accounts_assignment_add"),
             obj.pk,
+            _("Assign a client"),
             reverse("admin:accounts_seat_add"),
             obj.pk,
+            _("Add a seat"),
         )
 
     def has_deactivate_permission(self, request: HttpRequest) -> bool:
@@ -171,7 +181,9 @@ class EmployeeAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
     def has_reactivate_permission(self, request: HttpRequest) -> bool:
         return _manages(request.user)
 
-    @admin.action(description="Deactivate selected employees", permissions=["deactivate"])
+    @admin.action(
+        description=gettext_lazy("Deactivate selected employees"), permissions=["deactivate"]
+    )
     def deactivate(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         """Deactivating the last employee who earns credit in a client: confirm first."""
         active = list(queryset.filter(is_active=True).select_related("partner"))
@@ -179,18 +191,24 @@ class EmployeeAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
         if alone:
             grace = ProgramSettings.load().grace_days
             page = confirmed_or_page(
-                request, self, queryset, action="deactivate",
-                title="Deactivate employees: credit runs out",
-                warning="Their activities stop counting now. In these client accounts nobody "
-                "else of the partner is assigned and seated, so managed credit ends "
-                f"{grace} days after the last qualifying activity.",
+                request,
+                self,
+                queryset,
+                action="deactivate",
+                title=_("Deactivate employees: credit runs out"),
+                warning=_(
+                    "Their activities stop counting now. In these client accounts nobody "
+                    "else of the partner is assigned and seated, so managed credit ends "
+                    "%(grace)s days after the last qualifying activity."
+                )
+                % {"grace": grace},
                 consequences=[
-                    f"{client}: {employee.email} is the last of {employee.partner.key} who "
-                    "earns credit there"
+                    _("%(client)s: %(email)s is the last of %(partner)s who earns credit there")
+                    % {"client": client, "email": employee.email, "partner": employee.partner.key}
                     for employee, client in alone
                 ],
                 hub_ids=[client.hub_id for _, client in alone],
-            )  # fmt: skip
+            )
             if page is not None:
                 return page
         self._deactivate(request, queryset)
@@ -202,13 +220,19 @@ class EmployeeAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
             services.employee_deactivate(employee=e, at=now, actor=request.user)
             for e in queryset.filter(is_active=True)
         ]
-        self.message_user(request, f"{_plural(len(done), 'employee')} deactivated.")
+        self.message_user(
+            request, _("%(things)s deactivated.") % {"things": _plural(len(done), "employee")}
+        )
 
-    @admin.action(description="Reactivate selected employees", permissions=["reactivate"])
+    @admin.action(
+        description=gettext_lazy("Reactivate selected employees"), permissions=["reactivate"]
+    )
     def reactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
         now = timezone.now()
         done = [
             services.employee_reactivate(employee=e, at=now, actor=request.user)
             for e in queryset.filter(is_active=False, partner__left_at__isnull=True)
         ]
-        self.message_user(request, f"{_plural(len(done), 'employee')} reactivated.")
+        self.message_user(
+            request, _("%(things)s reactivated.") % {"things": _plural(len(done), "employee")}
+        )

@@ -9,6 +9,8 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import services
@@ -56,7 +58,7 @@ class PartnerAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
     def has_leave_permission(self, request: HttpRequest) -> bool:
         return is_program_admin(request.user)
 
-    @admin.action(description="Partner leaves the program", permissions=["leave"])
+    @admin.action(description=gettext_lazy("Partner leaves the program"), permissions=["leave"])
     def leave_program(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return redirect_to_one(self, request, queryset, "admin:accounts_partner_leave")
 
@@ -82,14 +84,20 @@ class PartnerAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
             except ValidationError as error:
                 self.message_user(request, "; ".join(error.messages), messages.ERROR)
             else:
-                self.message_user(request, f"{partner} left the program.", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    _("%(partner)s left the program.") % {"partner": partner},
+                    messages.SUCCESS,
+                )
             return HttpResponseRedirect(reverse("admin:accounts_partner_change", args=[partner.pk]))
         return confirm_end_page(
             request,
             self,
             partner,
-            title=f"{partner} leaves the program",
-            warning="Every relationship of this partner ends now and every employee is deactivated.",
+            title=_("%(partner)s leaves the program") % {"partner": partner},
+            warning=_(
+                "Every relationship of this partner ends now and every employee is deactivated."
+            ),
             form=form,
         )
 

@@ -14,6 +14,8 @@ from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import services
@@ -31,7 +33,10 @@ from partnercredit.validators import KeyFormField
 
 
 class AccessRequestForm(forms.ModelForm):
-    hub_id = KeyFormField(label="hub id", help_text="The HubSpot id of the client account.")
+    hub_id = KeyFormField(
+        label=gettext_lazy("hub id"),
+        help_text=gettext_lazy("The HubSpot id of the client account."),
+    )
 
     class Meta:
         model = AccessRequest
@@ -41,11 +46,11 @@ class AccessRequestForm(forms.ModelForm):
 class PendingFirstFilter(admin.SimpleListFilter):
     """The queue opens on the pending requests."""
 
-    title = "status"
+    title = gettext_lazy("status")
     parameter_name = "status"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        return [*AccessRequest.Status.choices, ("all", "All")]
+        return [*AccessRequest.Status.choices, ("all", _("All"))]
 
     def choices(self, changelist: Any):
         current = self.value() or AccessRequest.Status.PENDING
@@ -116,7 +121,7 @@ class AccessRequestAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
             )
         return queryset
 
-    @admin.display(description="client exists", boolean=True)
+    @admin.display(description=gettext_lazy("client exists"), boolean=True)
     def client_exists(self, obj: AccessRequest) -> bool:
         return getattr(obj, "_client_exists", False)
 
@@ -157,15 +162,16 @@ class AccessRequestAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
                 problems.extend(error.messages)
             else:
                 done += 1
-        verb = "approved" if approve else "refused"
-        self.message_user(request, f"{_plural(done, 'request')} {verb}.")
+        things = _plural(done, "request")
+        message = _("%(things)s approved.") if approve else _("%(things)s refused.")
+        self.message_user(request, message % {"things": things})
         if problems:
             self.message_user(request, " ".join(problems), messages.WARNING)
 
-    @admin.action(description="Approve selected requests", permissions=["decide"])
+    @admin.action(description=gettext_lazy("Approve selected requests"), permissions=["decide"])
     def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._decide(request, queryset, approve=True)
 
-    @admin.action(description="Refuse selected requests", permissions=["decide"])
+    @admin.action(description=gettext_lazy("Refuse selected requests"), permissions=["decide"])
     def refuse(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._decide(request, queryset, approve=False)

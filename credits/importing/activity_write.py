@@ -83,7 +83,7 @@ def _any_imported(head: list[Staged]) -> bool:
     return False
 
 
-def copy_write(copy, checked: Iterable[Staged], *, line: bool) -> Written:  # noqa: ANN001
+def copy_write(copy, checked: Iterable[Staged], *, line: bool) -> Written:
     """Write the rows as COPY text, in chunks. `line`: with the line number first."""
     count, first_day, chunk = 0, None, []
     escapes = _COPY_ESCAPES

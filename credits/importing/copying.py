@@ -60,7 +60,7 @@ def _moments() -> Callable[[object], str]:
     """ISO text of datetimes, remembered: the rows of one import share few moments."""
     seen: dict[Any, str] = {}
 
-    def moment(value: Any) -> str:  # noqa: ANN401
+    def moment(value: Any) -> str:
         text = seen.get(value)
         if text is None:
             text = seen[value] = "\\N" if value is None else value.isoformat()
@@ -133,7 +133,7 @@ class Table:
         return count
 
 
-def _prep(field: Field, value: Any) -> Any:  # noqa: ANN401
+def _prep(field: Field, value: Any) -> Any:
     return None if value is None else field.get_db_prep_save(value, connection)
 
 

@@ -75,7 +75,7 @@ def import_job_execute(*, job_id: int) -> ImportJob:
                 actor=job.uploaded_by,
                 progress=progress,
             )
-    except Exception as exc:  # noqa: BLE001 — the job must end, with the reason shown
+    except Exception as exc:
         log.exception("import job %s failed", job_id)
         job.status = ImportJob.Status.FAILED
         job.errors = [*_restarts(job), f"the import stopped: {exc}"]

@@ -87,7 +87,7 @@ class Journal:
         self.imported: list[tuple[str, str, datetime, datetime]] = []
         self.written: Counter[str] = Counter()  # rows by table
 
-    def add(self, row: Any) -> None:  # noqa: ANN401
+    def add(self, row: Any) -> None:
         """A new row (its history: `+`): it gets its id now."""
         model = row.model
         free = self.free[model]
@@ -101,7 +101,7 @@ class Journal:
         self.new[model].append(row)
         self._record(row, "+")
 
-    def change(self, row: Any, *fields: str) -> None:  # noqa: ANN401
+    def change(self, row: Any, *fields: str) -> None:
         """`fields` of `row` were just set (its history: `~`)."""
         if not row.new:  # a row read from the database: updated at the end
             self.changed[row.model][row.id] = row
@@ -111,7 +111,7 @@ class Journal:
     def event_imported(self, fingerprint: str, event: str, at: datetime) -> None:
         self.imported.append((fingerprint, event, at, self.now))
 
-    def _record(self, row: Any, kind: str) -> None:  # noqa: ANN401
+    def _record(self, row: Any, kind: str) -> None:
         snapshot = _snapshot(row.model)
         if snapshot is not None:
             self.history[row.model].append((*snapshot(row), self.now, kind, self.actor_id, None))

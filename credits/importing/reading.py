@@ -274,7 +274,7 @@ def key_parse(text: str, column: str) -> str:
     return _valid(validate_key, text, column)
 
 
-def _valid(validator: Callable, value: object, column: str) -> Any:  # noqa: ANN401
+def _valid(validator: Callable, value: object, column: str) -> Any:
     try:
         return validator(value, column)
     except ValidationError as exc:

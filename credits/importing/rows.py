@@ -16,7 +16,7 @@ from django.db.models import Model
 
 
 @cache
-def row_class(model: type[Model]) -> Any:  # noqa: ANN401 — a class made at run time
+def row_class(model: type[Model]) -> Any:
     """The record class of `model`: its columns, then `new` (not in the database yet)."""
     columns = [
         (f.attname, Any, field(default=None if f.primary_key else f.get_default()))
@@ -33,11 +33,11 @@ def row_class(model: type[Model]) -> Any:  # noqa: ANN401 — a class made at ru
     return cls
 
 
-def new_row(model: type[Model], **values: Any) -> Any:  # noqa: ANN401
+def new_row(model: type[Model], **values: Any) -> Any:
     return row_class(model)(**values)
 
 
-def clean(row: Any, *, exclude: tuple[str, ...] = ()) -> None:  # noqa: ANN401
+def clean(row: Any, *, exclude: tuple[str, ...] = ()) -> None:
     """Validate and normalise the row's fields as `Model.clean_fields` does; foreign keys and
     the primary key are the import's own (it knows they exist), so they are not checked."""
     errors: dict[str, list] = {}
@@ -55,7 +55,7 @@ def clean(row: Any, *, exclude: tuple[str, ...] = ()) -> None:  # noqa: ANN401
         raise ValidationError(errors)
 
 
-def instance(row: Any) -> Model:  # noqa: ANN401
+def instance(row: Any) -> Model:
     """A model instance with the row's values (for the few rows updated in place)."""
     obj = row.model(*row.values())
     obj._state.adding = False

@@ -107,7 +107,7 @@ def _run(
     return written
 
 
-def _first_pass(raw, report, tz, only_partner, progress) -> list[EventRow]:  # noqa: ANN001
+def _first_pass(raw, report, tz, only_partner, progress) -> list[EventRow]:
     """Count every row, check the non-activity ones and keep them (they are few)."""
     records = rows(raw)
     header = header_read(next(records, (1, None))[1])

@@ -7,8 +7,14 @@ from credits.management.commands._days import iso_day
 from credits.projection import DEFAULT_DAYS, ProjectionError, projection_compute
 
 COLUMNS = [
-    "date", "partner", "managed_points", "sold_points", "total_points", "tier", "credited_tier",
-]  # fmt: skip
+    "date",
+    "partner",
+    "managed_points",
+    "sold_points",
+    "total_points",
+    "tier",
+    "credited_tier",
+]
 
 
 class Command(BaseCommand):
@@ -66,5 +72,5 @@ class Command(BaseCommand):
                     row.total_points,
                     row.tier,
                     row.credited_tier,
-                ]  # fmt: skip
+                ]
             )

@@ -23,10 +23,21 @@ class Command(BaseCommand):
             dest="last",
             help="Last day of a range (with --stale: the last day to catch up).",
         )
-        parser.add_argument("--stale", action="store_true", help="Every stale published day up to --to (default: yesterday), oldest first.")  # fmt: skip
+        parser.add_argument(
+            "--stale",
+            action="store_true",
+            help="Every stale published day up to --to (default: yesterday), oldest first.",
+        )
 
-    def handle(self, *args: object, date: str | None, first: str | None, last: str | None,
-               stale: bool, **options: object) -> None:  # fmt: skip
+    def handle(
+        self,
+        *args: object,
+        date: str | None,
+        first: str | None,
+        last: str | None,
+        stale: bool,
+        **options: object,
+    ) -> None:
         days = self._days(date, first, last, stale)
         if stale:  # a day another catch-up is computing is waited for, not computed twice
             for run in catchup.recompute_days_inline(days):
@@ -46,7 +57,9 @@ class Command(BaseCommand):
         for warning in run.warnings:
             self.stderr.write(f"{run.day}: warning: {warning}")
 
-    def _days(self, one: str | None, first: str | None, last: str | None, stale: bool) -> list[date]:  # fmt: skip
+    def _days(
+        self, one: str | None, first: str | None, last: str | None, stale: bool
+    ) -> list[date]:
         if stale:
             if one or first:
                 raise CommandError("--stale goes with --to only.")
