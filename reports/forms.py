@@ -5,9 +5,20 @@ from datetime import date
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+# A report day must leave room for the days the pages compute around it (the day after, the
+# next recalibration, 90 days of projection): later days are invalid and fall back.
+LAST_REPORT_DAY = date(9990, 12, 31)
+
+
+class ReportDateField(forms.DateField):
+    def validate(self, value: date | None) -> None:
+        super().validate(value)
+        if value is not None and value > LAST_REPORT_DAY:
+            raise forms.ValidationError(_("No report covers that day."))
+
 
 class DayForm(forms.Form):
-    date = forms.DateField(required=False)
+    date = ReportDateField(required=False)
 
 
 class StandingsForm(DayForm):
@@ -17,8 +28,8 @@ class StandingsForm(DayForm):
 
 
 class RangeForm(forms.Form):
-    start = forms.DateField(required=False)
-    end = forms.DateField(required=False)
+    start = ReportDateField(required=False)
+    end = ReportDateField(required=False)
 
     @classmethod
     def from_query(cls, data: dict) -> "RangeForm":

@@ -169,3 +169,17 @@ def test_a_backdated_import_then_stale_catch_up_equals_a_clean_recompute(db, tmp
         for day in DAYS
     } == caught_up
     assert caught_up["2026-06-02"][0] != []  # the world still earns credit that day
+
+
+def test_report_pages_answer_a_day_at_the_end_of_the_calendar(client, staff) -> None:
+    """`?date=9999-12-31` fell over computing the day after (OverflowError, a 500)."""
+    make_client("9001")
+    make_partner("1001")
+    client.force_login(staff)
+    for url in (
+        "/reports/clients/9001/",
+        "/reports/standings/",
+        "/reports/home/",
+        "/reports/partners/1001/",
+    ):
+        assert client.get(url, {"date": "9999-12-31"}).status_code < 500, url
