@@ -173,11 +173,18 @@ def recompute_days_inline(days: list[date], *, wait_seconds: float = 2.0) -> lis
 def _recompute_or_follow(day: date, wait_seconds: float) -> RecomputeRun | None:
     while not _fresh(day):
         try:
-            return engine.recompute_day(day=day)
+            run = engine.run_claim(day=day, status=RecomputeRun.Status.RUNNING)
         except engine.RecomputeBusy:
             live = RecomputeRun.objects.filter(day=day, status__in=RecomputeRun.LIVE)
             while live.exists():
                 time.sleep(wait_seconds)
+            continue
+        # Checked again under the claim, when no other run of the day can publish: another
+        # catch-up may have published it between the check above and the claim.
+        if _fresh(day):
+            run.delete()  # claimed a moment ago, computed nothing: there is no history to keep
+            return None
+        return engine.run_compute(run=run)
     return None  # another catch-up brought it up to date
 
 

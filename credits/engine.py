@@ -487,6 +487,11 @@ def recompute_day(
 ) -> RecomputeRun:
     """Compute and publish `day` in this process."""
     run = run_claim(day=day, status=Status.RUNNING, requested_by=requested_by)
+    return run_compute(run=run, chunks=chunks)
+
+
+def run_compute(*, run: RecomputeRun, chunks: int | None = None) -> RecomputeRun:
+    """Compute and publish the run this process has claimed."""
     try:
         for chunk in run_prepare(run=run, chunks=chunks):
             chunk_compute(chunk=chunk)

@@ -3,13 +3,14 @@ then the new day; a cap per night; ranges from the admin with progress and cance
 catch-ups at once never write a day twice."""
 
 import threading
+import time
 from datetime import date, timedelta
 
 import pytest
 from django.db import connection
 from django.urls import reverse
 
-from credits import catchup, tasks
+from credits import catchup, engine, tasks
 from credits.engine import recompute_day
 from credits.models import DayResult, RecomputeBatch, RecomputeRun
 from credits.staleness import stale_days
@@ -148,6 +149,14 @@ def test_two_catch_ups_at_once_never_write_a_day_twice(monkeypatch) -> None:
     stale = stale_days(through=D("2026-03-31"))
     assert len(stale) == 8
     errors: list[BaseException] = []
+    claim = engine.run_claim
+
+    def late_claim(**kwargs):  # the second catch-up claims a day well after it found it stale
+        if threading.current_thread().name == "late":
+            time.sleep(2)
+        return claim(**kwargs)
+
+    monkeypatch.setattr(engine, "run_claim", late_claim)
 
     def catch_up() -> None:
         try:
@@ -157,7 +166,7 @@ def test_two_catch_ups_at_once_never_write_a_day_twice(monkeypatch) -> None:
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=catch_up) for _ in range(2)]
+    threads = [threading.Thread(target=catch_up, name=name) for name in ("early", "late")]
     for t in threads:
         t.start()
     for t in threads:
