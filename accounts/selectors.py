@@ -33,37 +33,29 @@ def _approved_hub_ids(partner: Partner) -> QuerySet:
     ).values("hub_id")
 
 
-def _acting_client_ids(partner: Partner) -> QuerySet:
+def _client_id_sets(partner: Partner) -> list[QuerySet]:
+    """One `client_id` query per way a partner comes to act in a client."""
     employees = _employees(partner)
-    return (
-        Assignment.objects.filter(employee__in=employees)
-        .order_by()
-        .values("client_id")
-        .union(
-            Seat.objects.filter(employee__in=employees).order_by().values("client_id"),
-            ClientAccount.objects.filter(hub_id__in=_approved_hub_ids(partner))
-            .order_by()
-            .values("pk"),
-        )
-    )
+    return [
+        Assignment.objects.filter(employee__in=employees).order_by().values("client_id"),
+        Seat.objects.filter(employee__in=employees).order_by().values("client_id"),
+        ClientAccount.objects.filter(hub_id__in=_approved_hub_ids(partner)).order_by().values("pk"),
+    ]
+
+
+def _acting_client_ids(partner: Partner) -> QuerySet:
+    first, *rest = _client_id_sets(partner)
+    return first.union(*rest)
 
 
 def _seen_client_ids(partner: Partner) -> QuerySet:
     from credits.models import Activity, Deal  # credits depends on accounts, not the reverse
 
-    employees = _employees(partner)
-    return (
-        Assignment.objects.filter(employee__in=employees)
-        .order_by()
-        .values("client_id")
-        .union(
-            Seat.objects.filter(employee__in=employees).order_by().values("client_id"),
-            ClientAccount.objects.filter(hub_id__in=_approved_hub_ids(partner))
-            .order_by()
-            .values("pk"),
-            Activity.objects.filter(employee__in=employees).order_by().values("client_id"),
-            Deal.objects.filter(partner=partner).order_by().values("client_id"),
-        )
+    first, *rest = _client_id_sets(partner)
+    return first.union(
+        *rest,
+        Activity.objects.filter(employee__in=_employees(partner)).order_by().values("client_id"),
+        Deal.objects.filter(partner=partner).order_by().values("client_id"),
     )
 
 
@@ -91,16 +83,7 @@ def partner_may_act_in_client(*, partner: Partner, client: ClientAccount) -> boo
 
 def client_ids_partner_may_act_in(partner: Partner) -> set[int]:
     """The ids of `clients_partner_may_act_in`, for checks made in memory (the importer)."""
-    employees = Employee.objects.filter(partner=partner)
-    ids: set[int] = set()
-    for model in (Assignment, Seat):
-        ids.update(model.objects.filter(employee__in=employees).values_list("client_id", flat=True))
-    ids.update(
-        ClientAccount.objects.filter(hub_id__in=_approved_hub_ids(partner)).values_list(
-            "pk", flat=True
-        )
-    )
-    return ids
+    return {row["client_id"] for row in _acting_client_ids(partner)}
 
 
 def hub_ids_partner_may_act_in(partner: Partner, hub_ids: Iterable[str]) -> set[str]:

@@ -112,23 +112,7 @@ def test_an_immediate_end_since_the_last_activity_fails_the_sixth_step(world):
 
 def test_the_partner_check_reads_the_published_credit_line_of_a_computed_day(world):
     partner, erin, client = world
-    run = RecomputeRun.objects.create(day=DAY, status="succeeded")
-    DayResult.objects.create(day=DAY, run=run, computed_at=timezone.now())
-    CreditLine.objects.create(
-        run=run,
-        day=DAY,
-        partner=partner,
-        client=client,
-        currency="USD",
-        mrr=1000,
-        partners_sharing=1,
-        share=1000,
-        points=10,
-        relationship_started=date(2026, 3, 1),
-        last_qualifying_activity=date(2026, 3, 1),
-        last_employee=erin,
-        credit_until=date(2026, 4, 30),
-    )
+    _publish_line(partner, erin, client, until=date(2026, 4, 30))
     check = credit_check(partner=partner, client=client, day=DAY)
     assert check.published
     assert check.earning

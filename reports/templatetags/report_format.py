@@ -9,15 +9,18 @@ register = template.Library()
 MINUS = "\u2212"
 
 
+def _hundredths(value: Decimal | int) -> Decimal:
+    """Two decimals, and any zero (also Decimal('-0.00')) as 0.00."""
+    return Decimal(value).quantize(Decimal("0.01")) + 0
+
+
 @register.filter
 def signed(value: Decimal | int | None) -> str:
-    """+1.50, −2.00, and 0.00 for any zero (also Decimal('-0.00'))."""
+    """+1.50, −2.00, and 0.00 for any zero."""
     if value is None:
         return ""
-    amount = Decimal(value).quantize(Decimal("0.01"))
-    if amount == 0:
-        return "0.00"
-    return f"+{amount}" if amount > 0 else f"{MINUS}{-amount}"
+    number = _hundredths(value)
+    return "0.00" if number == 0 else f"+{number}" if number > 0 else f"{MINUS}{-number}"
 
 
 @register.filter
@@ -25,10 +28,8 @@ def amount(value: Decimal | int | None) -> str:
     """1.50, −2.00, and 0.00 for any zero."""
     if value is None:
         return ""
-    quantized = Decimal(value).quantize(Decimal("0.01"))
-    if quantized == 0:
-        return "0.00"
-    return f"{quantized}" if quantized > 0 else f"{MINUS}{-quantized}"
+    number = _hundredths(value)
+    return f"{number}" if number >= 0 else f"{MINUS}{-number}"
 
 
 @register.filter
