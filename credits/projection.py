@@ -44,7 +44,7 @@ from credits.models import (
     Tier,
     TierDay,
 )
-from credits.sql import fetch, points_hundredths, points_sql
+from credits.sql import DEAL_POINTS, DEALS_WITH_RATES, fetch, points_hundredths
 from credits.standings import (
     Totals,
     sold_window_start,
@@ -225,23 +225,9 @@ def _shares(open_lines: list[_Line]) -> dict[int, int]:
 
 # --- Sold points -----------------------------------------------------------------------------
 
-_POINTS = points_sql(
-    amount="d.amount",
-    per_unit="r.points_per_unit",
-    multiplier="COALESCE(g.multiplier, 100)",
-    unit="u.amount",
-)
 _DEAL_POINTS = f"""
-    SELECT d.id, {_POINTS}
-    FROM credits_deal d
-    JOIN accounts_clientaccount k ON k.id = d.client_id
-    LEFT JOIN credits_growthmarket g ON g.country = k.country
-    LEFT JOIN credits_currencyunit u ON u.currency = d.currency
-         AND u.valid_from = (SELECT MAX(u2.valid_from) FROM credits_currencyunit u2
-                             WHERE u2.currency = d.currency AND u2.valid_from <= d.closed_on)
-    LEFT JOIN credits_pointsrate r ON r.kind = d.kind
-         AND r.valid_from = (SELECT MAX(r2.valid_from) FROM credits_pointsrate r2
-                             WHERE r2.kind = d.kind AND r2.valid_from <= d.closed_on)
+    SELECT d.id, {DEAL_POINTS}
+    FROM {DEALS_WITH_RATES}
     WHERE d.partner_id = %(partner)s AND d.closed_on BETWEEN %(lo)s AND %(day)s
 """
 

@@ -59,3 +59,24 @@ def points_sql(*, amount: str, per_unit: str, multiplier: str, unit: str) -> str
 def points_hundredths(*, amount: int, per_unit: int, multiplier: int, unit: int) -> int:
     """The same rule in Python (the projection applies it to shares it splits itself)."""
     return (2 * amount * per_unit * multiplier + unit * 100) // (2 * unit * 100)
+
+
+# Every deal with its growth market and the currency unit and points rate in force on the day it
+# closed (SPEC §3.8); the points of a deal are DEAL_POINTS over these rows.
+DEALS_WITH_RATES = """
+    credits_deal d
+    JOIN accounts_clientaccount k ON k.id = d.client_id
+    LEFT JOIN credits_growthmarket g ON g.country = k.country
+    LEFT JOIN credits_currencyunit u ON u.currency = d.currency
+         AND u.valid_from = (SELECT MAX(u2.valid_from) FROM credits_currencyunit u2
+                             WHERE u2.currency = d.currency AND u2.valid_from <= d.closed_on)
+    LEFT JOIN credits_pointsrate r ON r.kind = d.kind
+         AND r.valid_from = (SELECT MAX(r2.valid_from) FROM credits_pointsrate r2
+                             WHERE r2.kind = d.kind AND r2.valid_from <= d.closed_on)
+"""
+DEAL_POINTS = points_sql(
+    amount="d.amount",
+    per_unit="r.points_per_unit",
+    multiplier="COALESCE(g.multiplier, 100)",
+    unit="u.amount",
+)

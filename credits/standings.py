@@ -8,7 +8,7 @@ from dateutil.relativedelta import relativedelta
 
 from accounts.models import Partner
 from credits.models import ProgramSettings, RecomputeRun, Standing, Tier
-from credits.sql import fetch, points_sql
+from credits.sql import DEAL_POINTS, DEALS_WITH_RATES, fetch
 from partnercredit.fields import from_hundredths
 
 
@@ -24,25 +24,9 @@ def sold_window_start(*, day: date, months: int) -> date:
 
 
 _SOLD_POINTS = f"""
-    SELECT d.partner_id,
-           SUM({
-    points_sql(
-        amount="d.amount",
-        per_unit="r.points_per_unit",
-        multiplier="COALESCE(g.multiplier, 100)",
-        unit="u.amount",
-    )
-}),
+    SELECT d.partner_id, SUM({DEAL_POINTS}),
            SUM(CASE WHEN u.amount IS NULL OR r.points_per_unit IS NULL THEN 1 ELSE 0 END)
-    FROM credits_deal d
-    JOIN accounts_clientaccount k ON k.id = d.client_id
-    LEFT JOIN credits_growthmarket g ON g.country = k.country
-    LEFT JOIN credits_currencyunit u ON u.currency = d.currency
-         AND u.valid_from = (SELECT MAX(u2.valid_from) FROM credits_currencyunit u2
-                             WHERE u2.currency = d.currency AND u2.valid_from <= d.closed_on)
-    LEFT JOIN credits_pointsrate r ON r.kind = d.kind
-         AND r.valid_from = (SELECT MAX(r2.valid_from) FROM credits_pointsrate r2
-                             WHERE r2.kind = d.kind AND r2.valid_from <= d.closed_on)
+    FROM {DEALS_WITH_RATES}
     WHERE d.closed_on BETWEEN %(sold_lo)s AND %(day)s
     GROUP BY d.partner_id
 """
