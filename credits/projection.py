@@ -28,6 +28,7 @@ from decimal import Decimal
 from functools import cached_property
 
 from dateutil.relativedelta import relativedelta
+from django.utils.translation import gettext
 
 from accounts.models import ClientAccount, Partner
 from credits import tiers as rules_of
@@ -93,6 +94,11 @@ class SoldDeal:
     currency: str
     points: Decimal | None  # None: no rate in force on the close date
     last_day: date
+
+    @property
+    def kind_label(self) -> str:
+        """ "Sourced" or "Assisted", in the language of the page."""
+        return gettext(Deal.Kind(self.kind).label)
 
 
 @dataclass

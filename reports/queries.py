@@ -441,8 +441,11 @@ def missing_rate_warnings(
         by_currency.setdefault(currency, []).append(hub_id)
     warnings = []
     for currency, hub_ids in by_currency.items():
-        named = f" (client {', '.join(hub_ids[:10])}{'…' if len(hub_ids) > 10 else ''})"
         count = len(hub_ids)
+        clients = ", ".join(hub_ids[:10]) + ("…" if count > 10 else "")
+        named = " " + ngettext("(client %(clients)s)", "(clients %(clients)s)", count) % {
+            "clients": clients
+        }
         text = ngettext(
             "No units-per-point rate for %(currency)s on %(day)s: %(count)d credit line shown "
             "here has no points%(named)s.",

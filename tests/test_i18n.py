@@ -27,7 +27,7 @@ from accounts import services as access
 from credits.engine import recompute_day
 from notifications.services import notifications_send, preference_for, preference_update
 from partnercredit.labels import labels_of_our_models
-from tests.builders import act, at, give_access, make_client, make_employee
+from tests.builders import act, at, deal, give_access, make_client, make_employee
 
 ROOT = Path(settings.BASE_DIR)
 PO = ROOT / "locale" / "it" / "LC_MESSAGES" / "django.po"
@@ -265,3 +265,19 @@ def test_the_reports_and_the_admin_render_in_italian(world, staff) -> None:
         assert client.get(url).status_code == 200, url
         add = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add"))
         assert add.status_code in (200, 403), url
+
+
+def test_a_partner_page_names_deal_kinds_and_missing_rates_in_italian(
+    world, partner_a, partner_admin
+) -> None:
+    deal(partner_a, world["client"], "2026-03-10", "500.00")
+    nok = make_client("5009", currency="NOK")  # no units-per-point rate for NOK
+    give_access(world["erin"], nok)
+    act(world["erin"], nok, "2026-03-20T10:00")
+    recompute_day(day=DAY)
+    client = Client(headers={"accept-language": "it"})
+    client.force_login(partner_admin)
+    page = client.get(reverse("reports:partner", args=["1001"]), {"date": DAY.isoformat()})
+    html = page.content.decode()
+    assert "<td>Procurato</td>" in html and "Sourced" not in html
+    assert "(cliente 5009)" in html and "(client " not in html

@@ -241,7 +241,7 @@ def test_a_missing_rate_warning_is_shown_only_with_an_affected_line_of_ones_own(
         html = _html(partner_admin, url, **params)
         assert warning not in html and "XYZ" not in html and "6001" not in html, url
     html = _html(outsider, reverse("reports:home"))
-    assert warning in html and "client 5001, 6001" in html
+    assert warning in html and "(clients 5001, 6001)" in html
     assert warning in _html(outsider, CLIENT_SHARED)
 
 
