@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group, User
+from django.test import TransactionTestCase
 
 from accounts.models import Partner
 from partnercredit.celery import app as celery_app
@@ -37,13 +38,19 @@ def load_program_defaults() -> None:
 @pytest.fixture(autouse=True)
 def _program_defaults(request: pytest.FixtureRequest) -> None:
     """A transactional test ends with a flush that also removes the data migration's defaults:
-    every test that uses the database gets them back (one query when they are there)."""
-    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(
+    every test that uses the database gets them back (one query when they are there). That
+    includes Django `TestCase` classes (the hypothesis property tests), which use the database
+    without a marker or fixture, and may run after a flush: pytest groups the browser tests,
+    which are transactional, ahead of them."""
+    case = getattr(request.node, "cls", None)
+    if case is not None and issubclass(case, TransactionTestCase):
+        pass  # its class set the database up; what is loaded here is rolled back with it
+    elif request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(
         request.fixturenames
-    )
-    if not uses_db:
+    ):
+        request.getfixturevalue("_django_db_helper")
+    else:
         return
-    request.getfixturevalue("_django_db_helper")
     if not Group.objects.filter(name="program admins").exists():
         load_program_defaults()
 
