@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Model
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -126,6 +127,7 @@ class ImportJobAdmin(PartnerScopedAdmin, admin.ModelAdmin):
     ) -> None:
         assert isinstance(request.user, User)  # the admin is for signed-in users only
         obj.uploaded_by = request.user
+        obj.language = translation.get_language() or ""
         obj.partner = None if is_program_staff(request.user) else partner_of(request.user)
         super().save_model(request, obj, form, change)
         transaction.on_commit(lambda: self._dispatch(request, obj), robust=True)

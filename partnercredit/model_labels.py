@@ -73,6 +73,7 @@ LABELS = [
     gettext_noop("The performance tier (SPEC §3.9)."),
     gettext_noop("The review window starts this many months after the previous recalibration day."),
     gettext_noop("The tier the partner holds (SPEC §3.12)."),
+    gettext_noop("The uploader's language: the report's reasons speak it."),
     gettext_noop("The week, day or event this e-mail is about: one e-mail per period."),
     gettext_noop("The worker's last sign of life while it ran the job."),
     gettext_noop("Tier history (not published)"),

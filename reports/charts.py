@@ -46,7 +46,7 @@ def points_chart(standings: list[Standing], tiers: list[Tier]) -> SafeString:
         parts.append(
             _polyline(standings, scale, attr, colour, _("%(series)s points") % {"series": label})
         )
-        parts.append(_legend(index, label, colour))
+        parts.append(_legend(index, str(label), colour))
     parts.append("</svg>")
     return mark_safe("".join(parts))  # every interpolated text is escaped
 
@@ -57,10 +57,10 @@ def projection_chart(history: list, ahead: list, tiers: list[Tier], day: date) -
     everything = list(history) + list(ahead)
     if not everything:
         return format_html('<p class="help">{}</p>', _("No computed days to draw."))
-    label = _("Points before and after %(day)s: history solid, projection dashed") % {
+    title = _("Points before and after %(day)s: history solid, projection dashed") % {
         "day": f"{day:%Y-%m-%d}"
     }
-    scale, parts = _frame(everything, tiers, "projection-chart", label)
+    scale, parts = _frame(everything, tiers, "projection-chart", title)
     x = scale.x(day)
     parts.append(
         f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" stroke="{GREY}" '
@@ -80,7 +80,7 @@ def projection_chart(history: list, ahead: list, tiers: list[Tier], day: date) -
             parts.append(
                 _polyline(joined, scale, attr, colour, title, "ahead", ' stroke-dasharray="6 4"')
             )
-        parts.append(_legend(index, label, colour))
+        parts.append(_legend(index, str(label), colour))
     parts.append("</svg>")
     return mark_safe("".join(parts))  # every interpolated text is escaped
 

@@ -13,11 +13,21 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group, User
 from django.test import TransactionTestCase
+from django.utils import translation
 
 from accounts.models import Partner
 from partnercredit.celery import app as celery_app
 from tests.builders import TwoPartners, at, make_employee, make_partner, two_partners_build
 from tests.workers import UNREACHABLE_BROKER
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the default language: a request in Italian (the test client runs it
+    in this thread) leaves Italian active, and the next test's messages would speak it."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

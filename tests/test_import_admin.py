@@ -1,7 +1,10 @@
 """The admin upload of events files and its Celery job (issue 5): smoke tests of the wrapper."""
 
+import io
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -117,3 +120,29 @@ def test_running_a_job_twice_imports_once(staff, world, tmp_path) -> None:
     assert import_job_run.delay(job.pk).get() == "succeeded"
     assert import_job_run.delay(job.pk).get() == "succeeded"
     assert Activity.objects.count() == 2
+
+
+def test_an_italian_upload_reports_in_italian_and_the_command_line_stays_english(
+    partner_admin, world, django_capture_on_commit_callbacks, tmp_path
+) -> None:
+    bad = activity("2026/04/03,1001,ann@a.example,8001,blog,publish,a-9")  # not ISO
+    italian = Client(headers={"accept-language": "it"})
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(italian, partner_admin, FILE + bad, skip_invalid="on")
+
+    job = ImportJob.objects.get()
+    assert job.language == "it"
+    assert job.errors == [
+        "riga 3: partner: 2002 non è il vostro partner: potete importare solo le attività del "
+        "vostro partner",
+        "riga 4: at: '2026/04/03' non è una data o data e ora ISO valida (atteso "
+        "YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][±HH:MM])",
+    ]
+
+    path = tmp_path / "events.csv"
+    path.write_text(HEADER + bad)
+    out = io.StringIO()
+    with pytest.raises((CommandError, SystemExit)) as refused:
+        call_command("import_events", str(path), stdout=out, stderr=out)
+    said = out.getvalue() + str(refused.value)
+    assert "line 2: at: '2026/04/03' is not a valid ISO date or datetime" in said

@@ -80,7 +80,7 @@ class Moments:
 
     def __call__(self, text: str) -> tuple[str, str]:
         if not MOMENT.fullmatch(text):
-            raise RowError("at", messages.bad_moment(text, f"expected {MOMENT_FORM}"))
+            raise RowError("at", messages.bad_moment(text, messages.expected_moment(MOMENT_FORM)))
         try:
             at = datetime.fromisoformat(text)
         except ValueError as exc:
@@ -215,7 +215,7 @@ class Checker:
             )
             raise RowError(column, messages.too_long(MAX_REF if column == "ref" else MAX_TOOL))
         if "\x00" in tool or "\x00" in action or "\x00" in ref:
-            raise RowError("row", messages.NUL)
+            raise RowError("row", messages.nul())
         if ref and ref in self.context.event_refs:
             raise RowError("ref", messages.repeated_ref(ref, self.context.event_refs[ref]))
         return tool, action, ref

@@ -16,7 +16,8 @@ from typing import BinaryIO, cast
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from credits.importing.run import events_import
 from credits.models import ImportJob
@@ -67,7 +68,8 @@ def import_job_execute(*, job_id: int) -> ImportJob:
         return job
     progress = JobProgress(job_id)
     try:
-        with job.file.open("rb") as upload:
+        # The reasons of the report in the uploader's language (the command line's is English).
+        with job.file.open("rb") as upload, translation.override(job.language or None):
             report = events_import(
                 path_or_file=cast(BinaryIO, upload),  # a FieldFile opened "rb" reads bytes
                 skip_invalid=job.skip_invalid,
@@ -78,7 +80,9 @@ def import_job_execute(*, job_id: int) -> ImportJob:
     except Exception as exc:
         log.exception("import job %s failed", job_id)
         job.status = ImportJob.Status.FAILED
-        job.errors = [*_restarts(job), f"the import stopped: {exc}"]
+        with translation.override(job.language or None):
+            stopped = _("the import stopped: %(error)s") % {"error": exc}
+        job.errors = [*_restarts(job), stopped]
     else:
         job.status = ImportJob.Status.SUCCEEDED if report.committed else ImportJob.Status.FAILED
         job.rows_read = report.rows_read

@@ -80,7 +80,7 @@ class FileError(Exception):
     """The file as a whole cannot be imported (no header, unknown columns)."""
 
     def __init__(self, line: int, column: str, reason: str) -> None:
-        super().__init__(f"line {line}: {column}: {reason}")
+        super().__init__(messages.line(line, column, reason))
         self.line, self.column, self.reason = line, column, reason
 
 
@@ -108,9 +108,7 @@ class Lines:
                 return
             if cut == 0:  # no line end yet
                 if len(data) > MAX_LINE_BYTES and not skipping:
-                    self._bad(
-                        self.number + 1, "line", f"longer than {MAX_LINE_BYTES:,} bytes; skipped"
-                    )
+                    self._bad(self.number + 1, "line", messages.line_too_long(MAX_LINE_BYTES))
                     self.number += 1
                     skipping = True
                     yield "\n"
@@ -143,18 +141,14 @@ class Lines:
                 continue
             self.number += 1
             if len(data) > MAX_LINE_BYTES:
-                self._bad(self.number, "line", f"longer than {MAX_LINE_BYTES:,} bytes; skipped")
+                self._bad(self.number, "line", messages.line_too_long(MAX_LINE_BYTES))
                 yield "\n"
                 continue
             try:
                 yield data.decode()
             except UnicodeDecodeError as exc:
                 byte = data[exc.start]
-                self._bad(
-                    self.number,
-                    "encoding",
-                    f"not UTF-8 (byte 0x{byte:02x} at position {exc.start + 1})",
-                )
+                self._bad(self.number, "encoding", messages.not_utf8(byte, exc.start + 1))
                 yield "\n"
 
     def _bad(self, number: int, column: str, reason: str) -> None:
@@ -191,7 +185,7 @@ def rows(raw: BinaryIO) -> Iterator[tuple[int, list[str] | RowError]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            fields = RowError("row", f"not valid CSV ({exc})")
+            fields = RowError("row", messages.not_csv(str(exc)))
         start, last = last + 1, reader.line_num
         if lines.bad:
             bad = [n for n in lines.bad if start <= n <= last]
@@ -207,23 +201,19 @@ def rows(raw: BinaryIO) -> Iterator[tuple[int, list[str] | RowError]]:
 
 def header_read(fields: list[str] | RowError | None) -> Header:
     if fields is None:
-        raise FileError(1, "header", "the file is empty (no header row)")
+        raise FileError(1, "header", messages.empty_file())
     if isinstance(fields, RowError):
         raise FileError(1, fields.column, fields.reason)
     names = [name.strip().lower() for name in fields]
     unknown = [name for name in names if name not in COLUMNS]
     if unknown:
-        raise FileError(
-            1,
-            "header",
-            f"unknown column(s) {', '.join(map(repr, unknown))}; known: {', '.join(COLUMNS)}",
-        )
+        raise FileError(1, "header", messages.unknown_columns(unknown, COLUMNS))
     dupes = sorted({name for name in names if names.count(name) > 1})
     if dupes:
-        raise FileError(1, "header", f"column(s) {', '.join(dupes)} appear more than once")
+        raise FileError(1, "header", messages.repeated_columns(dupes))
     for required in ("at", "event"):
         if required not in names:
-            raise FileError(1, "header", f"missing required column {required!r}")
+            raise FileError(1, "header", messages.missing_column(required))
     return Header(index={name: i for i, name in enumerate(names)}, width=len(names))
 
 
@@ -241,7 +231,7 @@ def at_parse(text: str, tz: tzinfo) -> datetime:
 
 def _moment_read(text: str) -> datetime:
     if not MOMENT.fullmatch(text):
-        raise RowError("at", messages.bad_moment(text, f"expected {MOMENT_FORM}"))
+        raise RowError("at", messages.bad_moment(text, messages.expected_moment(MOMENT_FORM)))
     try:
         return datetime.fromisoformat(text)
     except ValueError as exc:
@@ -254,7 +244,7 @@ def in_range(aware: datetime, tz: tzinfo, text: str) -> datetime:
         aware.astimezone(UTC)
         return aware.astimezone(tz)
     except OverflowError:
-        raise RowError("at", messages.bad_moment(text, "out of range")) from None
+        raise RowError("at", messages.bad_moment(text, messages.out_of_range())) from None
 
 
 def amount_parse(text: str, column: str = "amount") -> Decimal:
@@ -262,10 +252,10 @@ def amount_parse(text: str, column: str = "amount") -> Decimal:
     negative and at most `MAX_AMOUNT` (`partnercredit.validators`)."""
     text = text.strip()
     if not _AMOUNT.fullmatch(text):
-        raise RowError(column, f"{text!r} is not a decimal number with at most two decimals")
+        raise RowError(column, messages.not_a_decimal(text))
     value = Decimal(text)
     if value < 0:
-        raise RowError(column, f"{text} is negative")
+        raise RowError(column, messages.negative(text))
     return _valid(validate_amount, value, column)
 
 
@@ -284,21 +274,21 @@ def _valid(validator: Callable, value: object, column: str) -> Any:
 def currency_parse(text: str) -> str:
     code = text.strip().upper()
     if code not in CURRENCIES:
-        raise RowError("currency", f"{text!r} is not an ISO 4217 currency code")
+        raise RowError("currency", messages.not_a_currency(text))
     return code
 
 
 def country_parse(text: str) -> str:
     code = text.strip().upper()
     if code not in COUNTRIES:
-        raise RowError("country", f"{text!r} is not an ISO 3166 alpha-2 country code")
+        raise RowError("country", messages.not_a_country(text))
     return code
 
 
 def choice_parse(text: str, column: str, choices: tuple[str, ...]) -> str:
     value = text.strip().lower()
     if value not in choices:
-        raise RowError(column, f"{text!r} is not one of {', '.join(choices)}")
+        raise RowError(column, messages.not_a_choice(text, choices))
     return value
 
 
@@ -306,5 +296,5 @@ def text_check(value: str, column: str, max_length: int) -> str:
     if len(value) > max_length:
         raise RowError(column, messages.too_long(max_length))
     if "\x00" in value:
-        raise RowError(column, messages.NUL)
+        raise RowError(column, messages.nul())
     return value

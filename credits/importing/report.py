@@ -3,6 +3,8 @@
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from credits.importing import messages
+
 # Errors kept in memory (and in an ImportJob); every one is still streamed to `on_error`.
 MAX_ERRORS_KEPT = 1000
 
@@ -23,7 +25,7 @@ class ImportReport:
     def reject(self, line: int, column: str, reason: str) -> None:
         """Count one bad row and report it as `line N: column: reason`."""
         self.rejected += 1
-        message = f"line {line}: {column}: {reason}"
+        message = messages.line(line, column, reason)
         if len(self.errors) < MAX_ERRORS_KEPT:
             self.errors.append(message)
         elif len(self.errors) == MAX_ERRORS_KEPT:

@@ -127,7 +127,9 @@ def _first_pass(raw, report, tz, only_partner, progress) -> list[EventRow]:
             continue
         try:
             if event not in NEEDS:
-                raise RowError("event", messages.unknown_event(event) if event else "required")
+                raise RowError(
+                    "event", messages.unknown_event(event) if event else messages.event_required()
+                )
             if only_partner is not None:
                 raise RowError("event", messages.activities_only(event))
             events.append(event_read(line, event, fields, header, tz))

@@ -131,6 +131,11 @@ class ImportJob(models.Model):
         help_text="Set for a partner admin's upload: only that partner's activities are accepted.",
     )
     skip_invalid = models.BooleanField(default=False)
+    language = models.CharField(
+        max_length=10,
+        blank=True,
+        help_text="The uploader's language: the report's reasons speak it.",
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

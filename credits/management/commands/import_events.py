@@ -3,7 +3,7 @@
 import sys
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, no_translations
 from tqdm import tqdm
 
 from credits.importing import events_import
@@ -23,6 +23,7 @@ class Command(BaseCommand):
             help="Import the valid rows and list the others, instead of importing nothing.",
         )
 
+    @no_translations  # the SPEC §4 report is English: `line N: column: reason`
     def handle(self, *args: object, file: str, skip_invalid: bool, **options: object) -> None:
         path = Path(file)
         if not path.is_file():
