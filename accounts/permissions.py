@@ -25,6 +25,12 @@ def _groups(user: AnyUser) -> set[str]:
     return cached
 
 
+def signed_in(user: AnyUser) -> User:
+    """The user of a page that requires a login (the admin, the report pages): never anonymous."""
+    assert isinstance(user, User), "this page requires a login"
+    return user
+
+
 def is_program_admin(user: AnyUser) -> bool:
     return user.is_active and (user.is_superuser or PROGRAM_ADMINS in _groups(user))
 

@@ -8,8 +8,9 @@ effective-dated: ending an assignment or seat sets its `end`, nothing is deleted
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
-from django.contrib.auth.models import AbstractBaseUser, User
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
@@ -36,13 +37,20 @@ from credits.staleness import mark_stale
 from partnercredit.days import program_day
 from partnercredit.validators import validate_amount, validate_key
 
-Actor = AbstractBaseUser | None
+# Who makes a change: the User model that the `actor`, `ended_by`, `requested_by` and
+# `decided_by` foreign keys hold; None when no signed-in user makes it.
+Actor = User | None
+
+# Assignments and seats share their open/close logic; each call returns the model it was given.
+_Access = TypeVar("_Access", Assignment, Seat)
 
 
 def _save(obj: Model, actor: Actor) -> None:
     """Save, attributing the history record to `actor` (the request user when there is one)."""
     if actor is not None:
-        obj._history_user = actor  # read by django-simple-history
+        # django-simple-history reads this attribute for the history row's user; it ships no
+        # types, so the model's type has no such attribute.
+        obj._history_user = actor  # type: ignore[attr-defined]
     obj.save()
 
 
@@ -130,6 +138,7 @@ def employee_deactivate(*, employee: Employee, at: datetime, actor: Actor = None
     rules.employee_may_deactivate(
         email=employee.email, is_active=employee.is_active, spell_start=start, at=at
     )
+    assert spell is not None  # employee_may_deactivate refuses an employee without one
     spell.end = at
     spell.save(update_fields=["end"])
     employee.is_active = False
@@ -239,13 +248,13 @@ def no_access_message(hub_id: str) -> str:
 
 
 def _open(
-    model: type[Assignment] | type[Seat],
+    model: type[_Access],
     employee: Employee,
     client: ClientAccount,
     at: datetime,
     actor: Actor,
     what: str,
-) -> Assignment | Seat:
+) -> _Access:
     partner = _lock_partner(employee.partner_id)
     rules.partner_in_program(key=partner.key, has_left=partner.left_at is not None)
     _require_client_access(employee, client, actor)
@@ -260,17 +269,18 @@ def _open(
 
 
 def _close(
-    model: type[Assignment] | type[Seat],
+    model: type[_Access],
     employee: Employee,
     client: ClientAccount,
     at: datetime,
     actor: Actor,
     what: str,
-) -> Assignment | Seat:
+) -> _Access:
     _lock_partner(employee.partner_id)
     row = model.objects.filter(employee=employee, client=client, end__isnull=True).first()
     start = row.start if row is not None else None
     rules.access_may_close(email=employee.email, hub_id=client.hub_id, what=what, start=start)
+    assert row is not None  # access_may_close refuses when there is no open row
     rules.access_may_end(email=employee.email, start=row.start, at=at)
     row.end = at
     row.ended_by = actor

@@ -9,7 +9,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -20,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
-from accounts.permissions import is_program_admin, is_program_staff
+from accounts.permissions import is_program_admin, is_program_staff, signed_in
 from accounts.scoping import PartnerScopedAdmin
 from credits import catchup, tasks
 from credits.admin_imports import ImportJobAdmin
@@ -314,8 +313,7 @@ class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin)
             first, last = form.cleaned_data["first"], form.cleaned_data["last"]
             if first == last:
                 return self._recompute_one(request, first)
-            assert isinstance(request.user, User)  # the admin is for signed-in users only
-            batch = catchup.range_plan(first=first, last=last, requested_by=request.user)
+            batch = catchup.range_plan(first=first, last=last, requested_by=signed_in(request.user))
             tasks.batch_enqueue(batch)
             self.message_user(
                 request,
@@ -333,9 +331,9 @@ class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin)
         return TemplateResponse(request, "admin/credits/recomputerun/recompute.html", context)
 
     def _recompute_one(self, request: HttpRequest, day: date) -> HttpResponse:
-        assert isinstance(request.user, User)  # the admin is for signed-in users only
+        user = signed_in(request.user)
         try:
-            run = tasks.recompute_enqueue(day=day, requested_by=request.user)
+            run = tasks.recompute_enqueue(day=day, requested_by=user)
         except Exception:  # the broker is unreachable; the run stays queued
             # The watchdog sends the queued run when the task queue is back.
             run = RecomputeRun.objects.filter(day=day, status__in=RecomputeRun.LIVE).latest("pk")

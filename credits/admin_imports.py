@@ -14,7 +14,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model
@@ -25,7 +24,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.permissions import AnyUser, is_partner_admin, is_program_staff, partner_of
+from accounts.permissions import (
+    AnyUser,
+    is_partner_admin,
+    is_program_staff,
+    partner_of,
+    signed_in,
+)
 from accounts.scoping import PartnerScopedAdmin
 from accounts.selectors import clients_partner_may_act_in
 from credits.import_tasks import import_job_dispatch
@@ -125,8 +130,7 @@ class ImportJobAdmin(PartnerScopedAdmin, admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: ImportJob, form: forms.Form, change: bool
     ) -> None:
-        assert isinstance(request.user, User)  # the admin is for signed-in users only
-        obj.uploaded_by = request.user
+        obj.uploaded_by = signed_in(request.user)
         obj.language = translation.get_language() or ""
         obj.partner = None if is_program_staff(request.user) else partner_of(request.user)
         super().save_model(request, obj, form, change)

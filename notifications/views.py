@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
+from accounts.permissions import signed_in
 from notifications.forms import PreferenceForm
 from notifications.middleware import remember_language
 from notifications.services import available_kinds, preference_for, preference_update
@@ -17,8 +18,7 @@ from notifications.services import available_kinds, preference_for, preference_u
 
 @login_required
 def preferences(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)  # login_required
+    user = signed_in(request.user)  # login_required
     kinds = available_kinds(user=user)
     preference = preference_for(user=user)
     form = PreferenceForm(request.POST or None, kinds=kinds, preference=preference)

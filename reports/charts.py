@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -10,6 +11,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from credits.models import Standing, Tier
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 WIDTH, HEIGHT = 760, 300
 LEFT, RIGHT, TOP, BOTTOM = 60, 110, 16, 36
@@ -57,10 +61,10 @@ def projection_chart(history: list, ahead: list, tiers: list[Tier], day: date) -
     everything = list(history) + list(ahead)
     if not everything:
         return format_html('<p class="help">{}</p>', _("No computed days to draw."))
-    title = _("Points before and after %(day)s: history solid, projection dashed") % {
+    aria_label = _("Points before and after %(day)s: history solid, projection dashed") % {
         "day": f"{day:%Y-%m-%d}"
     }
-    scale, parts = _frame(everything, tiers, "projection-chart", title)
+    scale, parts = _frame(everything, tiers, "projection-chart", aria_label)
     x = scale.x(day)
     parts.append(
         f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" stroke="{GREY}" '
@@ -126,7 +130,7 @@ def _polyline(
     )
 
 
-def _legend(index: int, label: str, colour: str) -> str:
+def _legend(index: int, label: "StrOrPromise", colour: str) -> str:
     return (
         f'<text x="{LEFT + 10 + 90 * index}" y="{HEIGHT - 6}" font-size="12" '
         f'fill="{colour}">■ {escape(label)}</text>'

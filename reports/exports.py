@@ -1,7 +1,7 @@
 """CSV and XLSX downloads of report tables; text that looks like a formula is neutralised."""
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -28,7 +28,7 @@ STANDINGS_HEADER = [
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def standings_table(day: date, rows: list[StandingRow]) -> list[list[object]]:
+def standings_table(day: date, rows: Iterable[StandingRow]) -> list[list[object]]:
     """One list per row: dates as ISO text, points as Decimal, empty for missing values."""
     return [
         [

@@ -55,5 +55,11 @@ def cleaned(form: forms.Form, name: str, default: object = None) -> object:
     return form.cleaned_data.get(name) or default
 
 
+def as_text(form: forms.Form, name: str, default: str = "") -> str:
+    """The cleaned text of a CharField, or `default`."""
+    value = cleaned(form, name, default)
+    return value if isinstance(value, str) else default
+
+
 def as_date(form: forms.Form, name: str = "date") -> date | None:
     return cleaned(form, name)  # type: ignore[return-value]

@@ -7,10 +7,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict, overload
 
 from django.db.models import (
     Case,
     Exists,
+    Expression,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -40,6 +42,9 @@ from credits.standings import tiers_in_force
 from credits.tiers import Outlook, Rules
 from partnercredit.days import day_end
 from partnercredit.fields import Hundredths
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise, WithAnnotations
 
 ZERO = Decimal("0.00")
 COMPARE_DAYS = 30
@@ -88,7 +93,7 @@ class Minimum:
 
 def tier_minimums(tier: Tier, standing: Standing) -> list[Minimum]:
     """Each set minimum of `tier` against the partner's standing."""
-    pairs = [
+    pairs: list[tuple[str, Decimal | int | None, Decimal | int, bool]] = [
         ("total points", tier.min_total_points, standing.total_points, True),
         ("sold points", tier.min_sold_points, standing.sold_points, True),
         ("managed points", tier.min_managed_points, standing.managed_points, True),
@@ -111,9 +116,6 @@ class NextTier:
     tier: Tier | None
     points_needed: Decimal | None
     binding: str
-    binding_title: str = ""  # `binding` in the language of the page
-    binding_title: str = ""  # `binding` in the language of the page
-    binding_title: str = ""  # `binding` in the language of the page
     binding_title: str = ""  # `binding` in the language of the page
 
 
@@ -150,29 +152,46 @@ class StandingRow:
     standing: Standing
     next: NextTier
     change: Decimal | None  # total points against COMPARE_DAYS earlier; None if not computed
+    outlook: "TierOutlook | None" = None  # set by the standings page, for the rows it shows
 
     @property
     def partner(self) -> Partner:
         return self.standing.partner
 
 
-class StandingRows(Sequence):
+if TYPE_CHECKING:
+
+    class _Compared(TypedDict):
+        """What `standing_rows` annotates each standing with."""
+
+        change: Decimal | None
+        tier_rank: int
+
+    ComparedStanding = WithAnnotations[Standing, _Compared]
+
+
+class StandingRows(Sequence[StandingRow]):
     """Sorted standings seen as `StandingRow`s: a paginator slices the query, and only the
     rows of the slice are built (next tier and change), so a page costs the same at any size."""
 
-    def __init__(self, standings: QuerySet[Standing], tiers: list[Tier]) -> None:
+    def __init__(self, standings: "QuerySet[ComparedStanding]", tiers: list[Tier]) -> None:
         self.standings, self.tiers = standings, tiers
 
-    def _row(self, standing: Standing) -> StandingRow:
+    def _row(self, standing: "ComparedStanding") -> StandingRow:
         return StandingRow(standing, next_tier(self.tiers, standing), standing.change)
 
-    def count(self) -> int:
+    # Not Sequence.count(value): the paginator calls count() without one, for a COUNT query.
+    def count(self) -> int:  # type: ignore[override]
         return self.standings.count()
 
     def __len__(self) -> int:
         return self.count()
 
-    def __getitem__(self, index: int | slice) -> StandingRow | list[StandingRow]:  # type: ignore[override]
+    @overload
+    def __getitem__(self, index: int) -> StandingRow: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[StandingRow]: ...
+    def __getitem__(self, index: int | slice) -> StandingRow | list[StandingRow]:
         if isinstance(index, int):
             return self._row(self.standings[index])
         return [self._row(s) for s in self.standings[index]]
@@ -189,7 +208,7 @@ def _to_next(row: StandingRow) -> Decimal:
     return row.next.points_needed if row.next.points_needed is not None else Decimal(-1)
 
 
-DB_SORTS = {
+DB_SORTS: dict[str, F | Lower] = {
     "partner": F("partner__key"),
     "name": Lower("partner__name"),
     "managed": F("managed_points"),
@@ -227,6 +246,7 @@ def standing_rows(
         .values_list("run_id", flat=True)
         .first()
     )
+    change: Expression
     if earlier_run is None:
         change = Value(None, output_field=Hundredths())
     else:
@@ -239,8 +259,8 @@ def standing_rows(
     key, descending = sort.lstrip("-"), sort.startswith("-")
     if key == "to_next":  # needs each row's next tier: sorted here, over the filtered rows
         return sorted(StandingRows(standings, tiers), key=_to_next, reverse=descending)
-    order = DB_SORTS.get(key, DB_SORTS["partner"])
-    order = order.desc(nulls_last=True) if descending else order.asc(nulls_first=True)
+    by = DB_SORTS.get(key, DB_SORTS["partner"])
+    order = by.desc(nulls_last=True) if descending else by.asc(nulls_first=True)
     return StandingRows(standings.order_by(order, "partner__key"), tiers)
 
 
@@ -267,7 +287,7 @@ class EndedRelationship:
     started_on: date
     last_qualifying_on: date | None
     ended_on: date
-    reason: str
+    reason: "StrOrPromise"
 
 
 REASON_LABELS = {
@@ -284,20 +304,20 @@ def ended_relationships(*, partner: Partner, day: date) -> list[EndedRelationshi
     from credits.relationships import relationship_history
 
     spans = [
-        s
+        (s, s.ended_on)
         for s in relationship_history(partner_ids=[partner.pk], through=day)
         if s.ended_on is not None and s.ended_on <= day
     ]
-    clients = ClientAccount.objects.in_bulk({s.client_id for s in spans})
+    clients = ClientAccount.objects.in_bulk({s.client_id for s, _on in spans})
     ended = [
         EndedRelationship(
             client=clients[s.client_id],
             started_on=s.started_on,
             last_qualifying_on=s.last_qualifying_on,
-            ended_on=s.ended_on,
+            ended_on=ended_on,
             reason=REASON_LABELS.get(s.end_reason or "", s.end_reason or ""),
         )
-        for s in spans
+        for s, ended_on in spans
     ]
     return sorted(ended, key=lambda e: (e.ended_on, e.client.hub_id), reverse=True)
 

@@ -30,6 +30,7 @@ from accounts.permissions import (
     is_program_staff,
     may_read_reports,
     partner_of,
+    signed_in,
 )
 from credits.checks import (
     activity_verdicts,
@@ -45,7 +46,7 @@ from credits.standings import tiers_in_force
 from credits.tasks import recompute_enqueue
 from partnercredit.days import yesterday
 from reports import charts, exports, home, queries
-from reports.forms import DayForm, RangeForm, StandingsForm, WhyForm, as_date, cleaned
+from reports.forms import DayForm, RangeForm, StandingsForm, WhyForm, as_date, as_text
 
 PAGE_SIZE = 50
 View = Callable[..., HttpResponse]
@@ -93,7 +94,7 @@ def _day(
     result = day_result(day) if day else None
     shown = Day(day, result, latest)
     if result is not None:
-        shown.freshness = day_freshness(day)
+        shown.freshness = day_freshness(result.day)
         scope = partner_of(request.user) or partner
         shown.warnings = queries.missing_rate_warnings(run=result.run, partner=scope, client=client)
     return shown
@@ -155,13 +156,13 @@ def home_page(request: HttpRequest) -> HttpResponse:
         if day.result is not None:
             without = [h for h in request.GET.getlist("without") if h][:50]
             context = home.partner_home(
-                partner=own, day=day.day, run_id=day.run_id, without=without
+                partner=own, day=day.result.day, run_id=day.result.run_id, without=without
             )
         return _render(
             request, "reports/home_partner.html", f"Home: {own}", day, partner=own, **context
         )
     if day.result is not None:
-        context = home.staff_home(day=day.day, run_id=day.run_id)
+        context = home.staff_home(day=day.result.day, run_id=day.result.run_id)
     return _render(request, "reports/home_staff.html", "Program home", day, **context)
 
 
@@ -174,7 +175,7 @@ def projection_page(request: HttpRequest, key: str) -> HttpResponse:
     if day.result is not None:
         without = [h for h in request.GET.getlist("without") if h][:50]
         context["projection"] = home.projection_view(
-            partner=partner, day=day.day, without_hub_ids=without
+            partner=partner, day=day.result.day, without_hub_ids=without
         )
         context["without"] = without
     return _render(request, "reports/projection.html", f"Projection: {partner}", day, **context)
@@ -186,12 +187,12 @@ def _standings(request: HttpRequest) -> tuple[Day, StandingsForm, Sequence[queri
     if day.result is None:
         return day, form, []
     rows = queries.standing_rows(
-        day=day.day,
-        run_id=day.run_id,
+        day=day.result.day,
+        run_id=day.result.run_id,
         partner=partner_of(request.user),
-        tier=cleaned(form, "tier", ""),
-        q=cleaned(form, "q", ""),
-        sort=cleaned(form, "sort", "partner"),
+        tier=as_text(form, "tier"),
+        q=as_text(form, "q"),
+        sort=as_text(form, "sort", "partner"),
     )
     return day, form, rows
 
@@ -201,7 +202,7 @@ def standings(request: HttpRequest) -> HttpResponse:
     day, form, rows = _standings(request)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     outlooks = (
-        queries.tier_outlooks(standings=[r.standing for r in page], day=day.day)
+        queries.tier_outlooks(standings=[r.standing for r in page], day=day.result.day)
         if day.result
         else {}
     )
@@ -221,7 +222,7 @@ def standings(request: HttpRequest) -> HttpResponse:
         outlooks=outlooks,
         next_recalibration=next(iter(outlooks.values())).recalibration if outlooks else None,
         tiers=tiers_in_force(day.day) if day.day else [],
-        sort=cleaned(form, "sort", "partner"),
+        sort=as_text(form, "sort", "partner"),
         query=query.urlencode(),
         sort_query=sort_query.urlencode(),
     )
@@ -232,7 +233,7 @@ def standings_export(request: HttpRequest, fmt: str) -> HttpResponse:
     day, _form, rows = _standings(request)
     if day.result is None:
         raise Http404(_("%(day)s has not been computed.") % {"day": day.day or _("No day")})
-    table = exports.standings_table(day.day, rows)
+    table = exports.standings_table(day.result.day, rows)
     name = f"standings-{day.day}.{fmt}"
     if fmt == "xlsx":
         return exports.xlsx_response(name, exports.STANDINGS_HEADER, table)
@@ -245,14 +246,15 @@ def partner_page(request: HttpRequest, key: str) -> HttpResponse:
     day = _day(request, partner=partner)
     context: dict[str, object] = {"partner": partner}
     if day.result is not None:
-        rows = list(queries.standing_rows(day=day.day, run_id=day.run_id, partner=partner))
-        lines = queries.partner_credit_lines(run_id=day.run_id, partner=partner)
-        tiers = tiers_in_force(day.day)
+        on, run_id = day.result.day, day.result.run_id
+        rows = list(queries.standing_rows(day=on, run_id=run_id, partner=partner))
+        lines = queries.partner_credit_lines(run_id=run_id, partner=partner)
+        tiers = tiers_in_force(on)
         window = RangeForm.from_query(request.GET)
-        start = cleaned(window, "start") or day.day - timedelta(days=queries.COMPARE_DAYS)
-        end = cleaned(window, "end") or day.day
+        start = as_date(window, "start") or on - timedelta(days=queries.COMPARE_DAYS)
+        end = as_date(window, "end") or on
         outlook = (
-            queries.tier_outlooks(standings=[rows[0].standing], day=day.day).get(partner.pk)
+            queries.tier_outlooks(standings=[rows[0].standing], day=on).get(partner.pk)
             if rows
             else None
         )
@@ -266,8 +268,8 @@ def partner_page(request: HttpRequest, key: str) -> HttpResponse:
             if rows
             else [],
             changes=queries.points_changes(partner=partner, start=start, end=end),
-            chart=charts.points_chart(queries.points_series(partner=partner, until=day.day), tiers),
-            deals=deals_counting(partner_id=partner.pk, day=day.day),
+            chart=charts.points_chart(queries.points_series(partner=partner, until=on), tiers),
+            deals=deals_counting(partner_id=partner.pk, day=on),
         )
     if day.day is not None:
         context["ended"] = queries.ended_relationships(partner=partner, day=day.day)
@@ -279,17 +281,19 @@ def partner_page(request: HttpRequest, key: str) -> HttpResponse:
 def client_page(request: HttpRequest, hub_id: str) -> HttpResponse:
     client = _visible_client(request, hub_id)
     day = _day(request, fallback=yesterday(), client=client)
+    on = day.day
+    assert on is not None  # a fallback day was given
     own = partner_of(request.user)
-    employees = queries.employees_with_access(client=client, day=day.day, partner=own)
-    checks = employee_credit_checks(employees=employees, client=client, day=day.day)
+    employees = queries.employees_with_access(client=client, day=on, partner=own)
+    checks = employee_credit_checks(employees=employees, client=client, day=on)
     lines = (
-        queries.client_credit_lines(run_id=day.run_id, client=client, partner=own)
+        queries.client_credit_lines(run_id=day.result.run_id, client=client, partner=own)
         if day.result
         else []
     )
     activities = activity_verdicts(
-        activities=queries.recent_activities(client=client, day=day.day, partner=own),
-        day=day.day,
+        activities=queries.recent_activities(client=client, day=on, partner=own),
+        day=on,
     )
     return _render(
         request,
@@ -310,9 +314,9 @@ def _why_subject(
     """The partner, client and employee the form names. A key, hub id or e-mail that does not
     exist, or that this user may not see, is a form error with the same words either way."""
     own = partner_of(request.user)
-    key = (cleaned(form, "partner", "") or (own.key if own else "")).strip()
-    hub_id = (cleaned(form, "client", "") or "").strip()
-    email = (cleaned(form, "employee", "") or "").strip().lower()
+    key = (as_text(form, "partner") or (own.key if own else "")).strip()
+    hub_id = as_text(form, "client").strip()
+    email = as_text(form, "employee").strip().lower()
     partner = Partner.objects.filter(key=key).first() if key else None
     if key and (partner is None or not can_see_partner(request.user, partner)):
         form.add_error("partner", f"No partner with key {key} that you can see.")
@@ -345,12 +349,14 @@ def why(request: HttpRequest) -> HttpResponse:
     form.is_valid()
     key, partner, client, employee = _why_subject(request, form)
     day = _day(request, fallback=yesterday(), partner=partner, client=client or _NO_CLIENT)
+    on = day.day
+    assert on is not None  # a fallback day was given
     check = None
     if client is not None and partner is not None and not form.errors:
         if employee is not None:
-            check = employee_credit_check(employee=employee, client=client, day=day.day)
+            check = employee_credit_check(employee=employee, client=client, day=on)
         else:
-            check = credit_check(partner=partner, client=client, day=day.day)
+            check = credit_check(partner=partner, client=client, day=on)
     return _render(
         request,
         "reports/why.html",
@@ -378,8 +384,9 @@ def recompute_now(request: HttpRequest) -> HttpResponse:
     if day is None:
         messages.error(request, _("No day to recompute."))
         return redirect(back)
+    user = signed_in(request.user)
     try:
-        run = recompute_enqueue(day=day, requested_by=request.user)
+        run = recompute_enqueue(day=day, requested_by=user)
     except ValueError as exc:  # a day that has not ended
         messages.error(request, str(exc))
         return redirect(back)

@@ -2,7 +2,7 @@
 
 import copy
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -11,6 +11,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
@@ -33,10 +34,14 @@ from accounts.permissions import (
     is_access_manager,
     is_partner_admin,
     partner_of,
+    signed_in,
 )
 from accounts.scoping import PartnerScopedAdmin
 from accounts.selectors import clients_partner_may_act_in
 from partnercredit.validators import KeyFormField
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # --- assignments and seats -----------------------------------------------------------------------
 
@@ -54,7 +59,9 @@ class ClientPicker(forms.TextInput):
         super().__init__(attrs={"list": "client-choices", "autocomplete": "off"})
         self.offered = choices
 
-    def render(self, name: str, value: Any, attrs: dict | None = None, renderer: Any = None) -> str:
+    def render(
+        self, name: str, value: Any, attrs: dict | None = None, renderer: Any = None
+    ) -> SafeString:
         field = super().render(name, value, attrs, renderer)
         options = format_html_join(
             "", '<option value="{}">{}</option>', ((h, label) for h, label in self.offered)
@@ -71,7 +78,8 @@ class AccessAddForm(forms.ModelForm):
     """
 
     client_hub_id = KeyFormField(label=gettext_lazy("client hub id"))
-    step: str = ""  # "%(email)s is already assigned %(client)s." / "... has a seat in ..."
+    # "%(email)s is already assigned %(client)s." / "... has a seat in ..."
+    step: "StrOrPromise" = ""
     own_partner: Partner | None = None  # set for a partner's user
 
     class Meta:
@@ -92,8 +100,9 @@ class AccessAddForm(forms.ModelForm):
             )
         return client
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         employee, client = data.get("employee"), data.get("client_hub_id")
         if employee and client:
             model = self._meta.model
@@ -112,8 +121,8 @@ class AccessIntervalAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
     list_filter = [OpenFilter, "employee__partner"]
     search_fields = ["employee__email", "employee__name", "client__hub_id", "client__name"]
     list_select_related = ["employee__partner", "client", "ended_by"]
-    readonly_fields = ["employee", "client", "start", "end", "ended_by"]
-    step = ""
+    readonly_fields = ("employee", "client", "start", "end", "ended_by")
+    step: "StrOrPromise" = ""
     open_service: Callable
     close_service: Callable
 
@@ -121,19 +130,25 @@ class AccessIntervalAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
     def partner(self, obj: Assignment | Seat) -> str:
         return obj.employee.partner.key
 
-    def get_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
-        return ["employee", "client_hub_id"] if obj is None else self.readonly_fields
+    def get_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
+        return ("employee", "client_hub_id") if obj is None else self.readonly_fields
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
-        return [] if obj is None else self.readonly_fields
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> tuple[str, ...]:
+        return () if obj is None else self.readonly_fields
 
-    def get_form(self, request: HttpRequest, obj: Model | None = None, **kwargs: Any) -> Any:
+    def get_form(
+        self, request: HttpRequest, obj: Model | None = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm]:
         if obj is None:
             kwargs["form"] = AccessAddForm
-        form = super().get_form(request, obj, **kwargs)
+        form = super().get_form(request, obj, change, **kwargs)
+        if not issubclass(form, AccessAddForm):  # a row's page: read-only, nothing to check
+            return form
         form.step = self.step
         form.own_partner = partner_of(request.user)
-        if obj is None and form.own_partner is not None:
+        if form.own_partner is not None:
             clients = clients_partner_may_act_in(form.own_partner).order_by("hub_id")
             choices = [(c.hub_id, c.name) for c in clients.only("hub_id", "name")[:PICKER_LIMIT]]
             field = copy.deepcopy(form.base_fields["client_hub_id"])  # not the shared one
@@ -167,19 +182,24 @@ class AccessIntervalAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
     def has_end_permission(self, request: HttpRequest) -> bool:
         return self.has_add_permission(request)
 
-    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Assignment | Seat, form: Any, change: bool
+    ) -> None:
         row = type(self).open_service(
-            employee=obj.employee, client=obj.client, at=timezone.now(), actor=request.user
+            employee=obj.employee,
+            client=obj.client,
+            at=timezone.now(),
+            actor=signed_in(request.user),
         )
         _adopt(obj, row)
 
     def _end_selected(self, request: HttpRequest, queryset: QuerySet, noun: str) -> None:
-        now = timezone.now()
+        now, actor = timezone.now(), signed_in(request.user)
         ended, problems = 0, []
         for row in queryset.filter(end__isnull=True).select_related("employee__partner", "client"):
             try:
                 type(self).close_service(
-                    employee=row.employee, client=row.client, at=now, actor=request.user
+                    employee=row.employee, client=row.client, at=now, actor=actor
                 )
             except ValidationError as error:  # ended meanwhile by someone else
                 problems.extend(error.messages)

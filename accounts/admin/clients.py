@@ -32,6 +32,7 @@ from accounts.models import (
 )
 from accounts.permissions import (
     partner_of,
+    signed_in,
 )
 from accounts.scoping import PartnerScopedAdmin
 from accounts.selectors import clients_partner_may_see
@@ -64,20 +65,24 @@ class ClientAccountAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
             return super().scope_queryset(request, queryset)
         return clients_partner_may_see(partner, queryset)
 
-    def get_fields(self, request: HttpRequest, obj: ClientAccount | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: ClientAccount | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ["hub_id", "name", "country", "currency", "amount"]
-        return ["hub_id", "name", "country", "currency"]
+            return ("hub_id", "name", "country", "currency", "amount")
+        return ("hub_id", "name", "country", "currency")
 
     def get_readonly_fields(self, request: HttpRequest, obj: ClientAccount | None = None) -> list:
         return [] if obj is None else ["hub_id", "currency"]
 
     def get_form(
-        self, request: HttpRequest, obj: ClientAccount | None = None, **kwargs: Any
-    ) -> Any:
+        self,
+        request: HttpRequest,
+        obj: ClientAccount | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> type[forms.ModelForm]:
         if obj is None:
             kwargs["form"] = ClientAccountAddForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: ClientAccount, form: Any, change: bool) -> None:
         if change:
@@ -89,7 +94,7 @@ class ClientAccountAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
             currency=obj.currency.upper(),
             amount=form.cleaned_data["amount"],
             at=timezone.now(),
-            actor=request.user,
+            actor=signed_in(request.user),
         )
         _adopt(obj, client)
 
@@ -222,7 +227,7 @@ class ClientAccountAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
                     partner=partner,
                     client=client,
                     at=timezone.now(),
-                    actor=request.user,
+                    actor=signed_in(request.user),
                     note=form.cleaned_data["reason"],
                 )
             except ValidationError as error:
@@ -266,6 +271,6 @@ class ClientMRRAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
             amount=obj.amount,
             currency=obj.currency,
             at=obj.effective_at,
-            actor=request.user,
+            actor=signed_in(request.user),
         )
         _adopt(obj, mrr)

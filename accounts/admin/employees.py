@@ -33,6 +33,7 @@ from accounts.permissions import (
     is_partner_admin,
     is_program_admin,
     partner_of,
+    signed_in,
 )
 from accounts.scoping import PartnerScopedAdmin
 from accounts.selectors import clients_only_they_serve
@@ -44,8 +45,8 @@ from credits.models import ProgramSettings
 class ReadOnlyAccessInline(admin.TabularInline):
     """Shown on a page that is already scoped; adding goes through the Assignment/Seat pages."""
 
-    fields = ["client", "start", "end", "ended_by"]
-    readonly_fields = fields
+    fields = ("client", "start", "end", "ended_by")
+    readonly_fields = ("client", "start", "end", "ended_by")
     extra = 0
     can_delete = False
     ordering = ["-start"]
@@ -82,8 +83,9 @@ class EmployeeAddForm(forms.ModelForm):
         model = Employee
         fields = ["partner", "email", "name", "role", "is_client_access_manager"]
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         partner = self.own_partner or data.get("partner")
         email = (data.get("email") or "").strip().lower()
         if partner and partner.left_at is not None:
@@ -121,13 +123,13 @@ class EmployeeAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
     def partner_may_change(self, user: AnyUser) -> bool:
         return is_partner_admin(user)
 
-    def get_fields(self, request: HttpRequest, obj: Employee | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Employee | None = None) -> tuple[str, ...]:
         own = partner_of(request.user)
-        fields = ["email", "name", "role", "is_client_access_manager"]
+        fields = ("email", "name", "role", "is_client_access_manager")
         if obj is None:
-            return fields if own else ["partner", *fields]
-        extra = ["is_active", "deactivated_at", "access_links"]
-        return ["partner", *fields, "user", *extra]
+            return fields if own else ("partner", *fields)
+        extra = ("is_active", "deactivated_at", "access_links")
+        return ("partner", *fields, "user", *extra)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Employee | None = None) -> list[str]:
         if obj is None:
@@ -136,11 +138,17 @@ class EmployeeAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
         # Linking a login to an employee is program staff's job.
         return readonly if is_program_admin(request.user) else [*readonly, "user"]
 
-    def get_form(self, request: HttpRequest, obj: Employee | None = None, **kwargs: Any) -> Any:
+    def get_form(
+        self,
+        request: HttpRequest,
+        obj: Employee | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> type[forms.ModelForm]:
         if obj is None:
             kwargs["form"] = EmployeeAddForm
-        form = super().get_form(request, obj, **kwargs)
-        if obj is None:
+        form = super().get_form(request, obj, change, **kwargs)
+        if issubclass(form, EmployeeAddForm):  # the add page's (obj is None)
             form.own_partner = partner_of(request.user)
         return form
 
@@ -157,7 +165,7 @@ class EmployeeAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
             role=obj.role,
             is_client_access_manager=obj.is_client_access_manager,
             at=timezone.now(),
-            actor=request.user,
+            actor=signed_in(request.user),
         )
         _adopt(obj, employee)
 
@@ -215,9 +223,9 @@ class EmployeeAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
         return None
 
     def _deactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
-        now = timezone.now()
+        now, actor = timezone.now(), signed_in(request.user)
         done = [
-            services.employee_deactivate(employee=e, at=now, actor=request.user)
+            services.employee_deactivate(employee=e, at=now, actor=actor)
             for e in queryset.filter(is_active=True)
         ]
         self.message_user(
@@ -228,9 +236,9 @@ class EmployeeAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
         description=gettext_lazy("Reactivate selected employees"), permissions=["reactivate"]
     )
     def reactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
-        now = timezone.now()
+        now, actor = timezone.now(), signed_in(request.user)
         done = [
-            services.employee_reactivate(employee=e, at=now, actor=request.user)
+            services.employee_reactivate(employee=e, at=now, actor=actor)
             for e in queryset.filter(is_active=False, partner__left_at__isnull=True)
         ]
         self.message_user(

@@ -27,6 +27,7 @@ from accounts.models import (
 )
 from accounts.permissions import (
     is_program_admin,
+    signed_in,
 )
 from accounts.scoping import PartnerScopedAdmin
 
@@ -41,8 +42,8 @@ class PartnerAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
     search_fields = ["key", "name"]
     actions = ["leave_program"]
 
-    def get_fields(self, request: HttpRequest, obj: Partner | None = None) -> list[str]:
-        return ["key", "name"] if obj is None else ["key", "name", "joined_at", "left_at"]
+    def get_fields(self, request: HttpRequest, obj: Partner | None = None) -> tuple[str, ...]:
+        return ("key", "name") if obj is None else ("key", "name", "joined_at", "left_at")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Partner | None = None) -> list[str]:
         return [] if obj is None else ["key", "joined_at", "left_at"]
@@ -51,7 +52,7 @@ class PartnerAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
         if change:
             return super().save_model(request, obj, form, change)
         partner = services.partner_join(
-            key=obj.key, name=obj.name, at=timezone.now(), actor=request.user
+            key=obj.key, name=obj.name, at=timezone.now(), actor=signed_in(request.user)
         )
         _adopt(obj, partner)
 
@@ -78,7 +79,7 @@ class PartnerAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
                 services.partner_leave(
                     partner=partner,
                     at=timezone.now(),
-                    actor=request.user,
+                    actor=signed_in(request.user),
                     note=form.cleaned_data["reason"],
                 )
             except ValidationError as error:

@@ -27,6 +27,7 @@ from accounts.permissions import (
     is_program_admin,
     is_program_staff,
     partner_of,
+    signed_in,
 )
 from accounts.scoping import PartnerScopedAdmin
 from partnercredit.validators import KeyFormField
@@ -69,7 +70,7 @@ class PendingFirstFilter(admin.SimpleListFilter):
 @admin.register(AccessRequest)
 class AccessRequestAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
     form = AccessRequestForm
-    list_display = [
+    list_display = (
         "requested_at",
         "partner",
         "hub_id",
@@ -77,12 +78,12 @@ class AccessRequestAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
         "requested_by",
         "decided_by",
         "decided_at",
-    ]
+    )
     list_filter = [PendingFirstFilter]
     search_fields = ["hub_id", "partner__key", "partner__name"]
     list_select_related = ["partner", "requested_by", "decided_by"]
     actions = ["approve", "refuse"]
-    shown = [
+    shown = (
         "partner",
         "hub_id",
         "note",
@@ -91,7 +92,7 @@ class AccessRequestAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
         "requested_at",
         "decided_by",
         "decided_at",
-    ]
+    )
 
     def partner_may_view(self, user: AnyUser) -> bool:
         return is_access_manager(user)
@@ -108,9 +109,9 @@ class AccessRequestAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return is_program_admin(request.user)
 
-    def get_list_display(self, request: HttpRequest) -> list[str]:
+    def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
         if is_program_staff(request.user):
-            return [*self.list_display, "client_exists"]
+            return (*self.list_display, "client_exists")
         return self.list_display
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -125,19 +126,23 @@ class AccessRequestAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
     def client_exists(self, obj: AccessRequest) -> bool:
         return getattr(obj, "_client_exists", False)
 
-    def get_fields(self, request: HttpRequest, obj: AccessRequest | None = None) -> list[str]:
-        return ["hub_id", "note"] if obj is None else self.shown
+    def get_fields(self, request: HttpRequest, obj: AccessRequest | None = None) -> tuple[str, ...]:
+        return ("hub_id", "note") if obj is None else self.shown
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
-        return [] if obj is None else self.shown
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> tuple[str, ...]:
+        return () if obj is None else self.shown
 
     def save_model(self, request: HttpRequest, obj: AccessRequest, form: Any, change: bool) -> None:
+        partner = partner_of(request.user)
+        assert partner is not None  # has_add_permission: only a partner's users ask
         saved = services.access_request(
-            partner=partner_of(request.user),
+            partner=partner,
             hub_id=obj.hub_id,
             note=obj.note,
             at=timezone.now(),
-            actor=request.user,
+            actor=signed_in(request.user),
         )
         obj.partner, obj.requested_at, obj.status = saved.partner, saved.requested_at, saved.status
         _adopt(obj, saved)
@@ -152,12 +157,10 @@ class AccessRequestAdmin(PartnerScopedAdmin, SimpleHistoryAdmin):
         return HttpResponseRedirect(reverse("admin:accounts_accessrequest_changelist"))
 
     def _decide(self, request: HttpRequest, queryset: QuerySet, *, approve: bool) -> None:
-        now, done, problems = timezone.now(), 0, []
+        now, actor, done, problems = timezone.now(), signed_in(request.user), 0, []
         for item in queryset.filter(status=AccessRequest.Status.PENDING):
             try:
-                services.access_request_decide(
-                    request=item, approve=approve, at=now, actor=request.user
-                )
+                services.access_request_decide(request=item, approve=approve, at=now, actor=actor)
             except ValidationError as error:
                 problems.extend(error.messages)
             else:
