@@ -12,8 +12,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext
 
 from accounts.models import Assignment, ClientAccount, Partner, Seat
-from credits.checks import credit_check
 from credits.models import CreditLine, DayResult, RecomputeRun, Standing
+from credits.why_no_credit import credit_check
 from notifications import upstream
 from partnercredit.days import day_end
 

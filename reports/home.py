@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.models import ClientAccount, Partner
-from credits import checks
+from credits import why_no_credit
 from credits.models import CreditLine, CurrencyUnit, DayResult, RecomputeRun, Standing
 from credits.projection import Projection, deals_counting, projection_compute
 from credits.staleness import stale_days
@@ -120,44 +120,44 @@ def tier_progress(standing: Standing, day: date) -> Progress:
 
 @dataclass(frozen=True)
 class Fix:
-    row: checks.NotEarning
+    row: why_no_credit.NotEarning
     label: str
     url: str
 
 
-def _fix(row: checks.NotEarning, day: date, partner: Partner) -> Fix:
+def _fix(row: why_no_credit.NotEarning, day: date, partner: Partner) -> Fix:
     employee, client = row.activity.employee, row.client
     prefill = f"?employee={employee.pk}&client_hub_id={client.hub_id}&client={client.pk}"
     why = (
         f"{reverse('reports:why')}?partner={partner.key}&client={client.hub_id}&date={day:%Y-%m-%d}"
     )
-    if row.missing == checks.NOT_ACTIVE:
+    if row.missing == why_no_credit.NOT_ACTIVE:
         url = reverse("admin:accounts_employee_change", args=[employee.pk])
         return Fix(row, _("Reactivate %(email)s") % {"email": employee.email}, url)
-    if row.missing == checks.NOT_ASSIGNED:
+    if row.missing == why_no_credit.NOT_ASSIGNED:
         url = reverse("admin:accounts_assignment_add") + prefill
         label = _("Assign %(client)s to %(email)s") % {
             "client": client.hub_id,
             "email": employee.email,
         }
         return Fix(row, label, url)
-    if row.missing == checks.NO_SEAT:
+    if row.missing == why_no_credit.NO_SEAT:
         url = reverse("admin:accounts_seat_add") + prefill
         label = _("Add a seat for %(email)s in %(client)s") % {
             "email": employee.email,
             "client": client.hub_id,
         }
         return Fix(row, label, url)
-    if row.missing == checks.NOT_QUALIFYING:
+    if row.missing == why_no_credit.NOT_QUALIFYING:
         return Fix(row, _("See which actions qualify"), why)
     return Fix(row, _("See why"), why)
 
 
 def fixes_by_step(*, partner: Partner, day: date) -> list[tuple[str, list[Fix]]]:
     grouped: dict[str, list[Fix]] = defaultdict(list)
-    for row in checks.not_earning(partner=partner, day=day, days=NOT_EARNING_DAYS):
+    for row in why_no_credit.not_earning(partner=partner, day=day, days=NOT_EARNING_DAYS):
         grouped[row.missing].append(_fix(row, day, partner))
-    return [(step, grouped[step]) for step in checks.MISSING_STEPS if grouped.get(step)]
+    return [(step, grouped[step]) for step in why_no_credit.MISSING_STEPS if grouped.get(step)]
 
 
 # --- Projection --------------------------------------------------------------------------------

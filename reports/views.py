@@ -32,20 +32,20 @@ from accounts.permissions import (
     partner_of,
     signed_in,
 )
-from credits.checks import (
-    activity_verdicts,
-    credit_check,
-    employee_credit_check,
-    employee_credit_checks,
-)
 from credits.models import DayResult
 from credits.models.results import day_result
 from credits.projection import deals_counting
 from credits.staleness import Freshness, day_freshness
 from credits.standings import tiers_in_force
 from credits.tasks import recompute_enqueue
+from credits.why_no_credit import (
+    activity_verdicts,
+    credit_check,
+    employee_credit_check,
+    employee_credit_checks,
+)
 from partnercredit.days import yesterday
-from reports import charts, exports, home, queries
+from reports import charts, downloads, home, queries
 from reports.forms import DayForm, RangeForm, StandingsForm, WhyForm, as_date, as_text
 
 PAGE_SIZE = 50
@@ -233,11 +233,11 @@ def standings_export(request: HttpRequest, fmt: str) -> HttpResponse:
     day, _form, rows = _standings(request)
     if day.result is None:
         raise Http404(_("%(day)s has not been computed.") % {"day": day.day or _("No day")})
-    table = exports.standings_table(day.result.day, rows)
+    table = downloads.standings_table(day.result.day, rows)
     name = f"standings-{day.day}.{fmt}"
     if fmt == "xlsx":
-        return exports.xlsx_response(name, exports.STANDINGS_HEADER, table)
-    return exports.csv_response(name, exports.STANDINGS_HEADER, table)
+        return downloads.xlsx_response(name, downloads.STANDINGS_HEADER, table)
+    return downloads.csv_response(name, downloads.STANDINGS_HEADER, table)
 
 
 @report_view

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from accounts import services as access
 from accounts.models import Partner
-from credits import checks
+from credits import why_no_credit
 from credits.engine import recompute_day
 from credits.models import RecomputeRun
 from tests.builders import act, at, deal, give_access, make_client, make_employee
@@ -66,13 +66,13 @@ def _html(user: User, url: str = HOME, **params: str) -> str:
 
 
 def test_not_earning_groups_clients_by_the_missing_step(world, partner_a) -> None:
-    rows = checks.not_earning(partner=partner_a, day=D)
+    rows = why_no_credit.not_earning(partner=partner_a, day=D)
     assert [(r.client.hub_id, r.missing) for r in rows] == [
-        ("5004", checks.NOT_ACTIVE),
-        ("5003", checks.NOT_ASSIGNED),
-        ("5002", checks.NO_SEAT),
-        ("5005", checks.NOT_QUALIFYING),
-        ("5006", checks.ENDED),
+        ("5004", why_no_credit.NOT_ACTIVE),
+        ("5003", why_no_credit.NOT_ASSIGNED),
+        ("5002", why_no_credit.NO_SEAT),
+        ("5005", why_no_credit.NOT_QUALIFYING),
+        ("5006", why_no_credit.ENDED),
     ]
     ended_by = rows[-1].ended_by
     assert ended_by is not None and ended_by.reason == "services_ended"

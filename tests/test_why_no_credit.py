@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from accounts import services as access
-from credits.checks import credit_check, employee_credit_check, employee_credit_checks
 from credits.models import CreditLine, DayResult, RecomputeRun
+from credits.why_no_credit import credit_check, employee_credit_check, employee_credit_checks
 from tests.builders import act, at, give_access, make_client, make_employee
 
 DAY = date(2026, 3, 10)

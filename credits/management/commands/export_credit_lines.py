@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Partner
-from credits.exports import CREDIT_LINE_COLUMNS, credit_line_rows, require_computed
+from credits.export_rows import CREDIT_LINE_COLUMNS, credit_line_export_rows, require_computed
 from credits.management.commands._days import iso_day
 from credits.staleness import stale_warning
 from partnercredit import csvsafe
@@ -24,7 +24,7 @@ class Command(BaseCommand):
         run = require_computed(day)
         writer = csvsafe.writer(self.stdout)
         writer.writerow(CREDIT_LINE_COLUMNS)
-        writer.writerows(credit_line_rows(day, partner=chosen))
+        writer.writerows(credit_line_export_rows(day, partner=chosen))
         for warning in run.warnings:
             self.stderr.write(f"warning: {warning}")
         if stale := stale_warning(day):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandParser
 
-from credits.exports import STANDING_COLUMNS, require_computed, standing_rows
+from credits.export_rows import STANDING_COLUMNS, require_computed, standing_export_rows
 from credits.management.commands._days import iso_day
 from credits.staleness import stale_warning
 from partnercredit import csvsafe
@@ -17,7 +17,7 @@ class Command(BaseCommand):
         run = require_computed(day)
         writer = csvsafe.writer(self.stdout)
         writer.writerow(STANDING_COLUMNS)
-        writer.writerows(standing_rows(day))
+        writer.writerows(standing_export_rows(day))
         for warning in run.warnings:
             self.stderr.write(f"warning: {warning}")
         if stale := stale_warning(day):

@@ -7,7 +7,7 @@ qualifying activities of the window are fetched once and walked in Python.
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal, NamedTuple
 
@@ -55,7 +55,6 @@ class CreditCheck:
     last_qualifying_activity: date | None
     last_employee: Employee | None = None
     published: bool = False  # True when the answer comes from the day's published results
-    notes: list[str] = field(default_factory=list)
 
     @property
     def first_failing_index(self) -> int | None:

@@ -1,4 +1,4 @@
-"""The SPEC §4 exports, as rows: shared by the commands and the report downloads."""
+"""The SPEC §4 exports as rows, for the export_credit_lines and export_standings commands."""
 
 from collections.abc import Iterator
 from datetime import date
@@ -45,7 +45,7 @@ def require_computed(day: date) -> RecomputeRun:
     return result.run
 
 
-def credit_line_rows(day: date, *, partner: Partner | None = None) -> Iterator[list]:
+def credit_line_export_rows(day: date, *, partner: Partner | None = None) -> Iterator[list]:
     lines = CreditLine.objects.published(day).select_related("partner", "client")
     if partner is not None:
         lines = lines.filter(partner=partner)
@@ -68,7 +68,7 @@ def credit_line_rows(day: date, *, partner: Partner | None = None) -> Iterator[l
         ]
 
 
-def standing_rows(day: date) -> Iterator[list]:
+def standing_export_rows(day: date) -> Iterator[list]:
     standings = Standing.objects.published(day).select_related("partner")
     for s in standings.order_by(Length("partner__key"), "partner__key").iterator(chunk_size=5000):
         yield [
