@@ -2,7 +2,9 @@
 
 The reference replays the world minute by minute in plain Python: which employees are active,
 assigned and seated; which activities therefore count; which relationships are open. It knows
-nothing of CountedDay, SQL or chunks.
+nothing of CountedDay, SQL or chunks. On every day of every world the "why no credit?" checklist
+(asked before the day is computed, so derived from the history) and the relationship history
+must agree with the engine's credit lines too.
 """
 
 from dataclasses import dataclass, field
@@ -15,11 +17,13 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from accounts import services as access
-from accounts.models import ClientAccount, Employee
+from accounts.models import ClientAccount, Employee, Partner
 from credits.engine import recompute_day
 from credits.models import CreditLine, ProgramSettings
+from credits.relationships import relationship_history
 from credits.services import activity_record
 from credits.staleness import mark_stale
+from credits.why_no_credit import credit_check
 from tests.builders import at, give_access, make_client, make_employee, make_partner
 
 START = date(2026, 3, 1)
@@ -160,13 +164,39 @@ class EngineMatchesReference(TestCase):
 
         for offset in range(DAYS):  # day by day: each refresh re-aggregates a day or two
             day = START + timedelta(days=offset)
+            # "Why no credit?" before the day is computed: derived from the history alone.
+            checks = {
+                (p, h): credit_check(partner=partners[p], client=clients[h], day=day)
+                for p in PARTNERS
+                for h in CLIENTS
+            }
             recompute_day(day=day)
-            assert self.lines_on(day) == self.expected_on(events, day), f"day {day}"
+            lines = self.lines_on(day)
+            assert lines == self.expected_on(events, day), f"day {day}"
+            relationships = {(p, c, started, last) for p, c, _, _, started, last, _ in lines}
+            credit = {(p, c, last, until) for p, c, _, _, _, last, until in lines}
+            earning = {
+                (p, h, check.last_qualifying_activity, check.credit_until)
+                for (p, h), check in checks.items()
+                if check.earning
+            }
+            assert earning == credit, f"why no credit? on {day}"
+            assert self.relationships_open_on(day) == relationships, f"relationships on {day}"
         # All days stale at once: the refresh takes its other path (a window over the range).
         mark_stale(since=START)
         for day in (START + timedelta(days=DAYS - 1), START + timedelta(days=DAYS // 2)):
             recompute_day(day=day)
             assert self.lines_on(day) == self.expected_on(events, day), f"day {day} (full)"
+
+    def relationships_open_on(self, day: date) -> set:
+        """The relationship history's spans open on `day` (SPEC §3.5)."""
+        keys = dict(Partner.objects.values_list("pk", "key"))
+        hubs = dict(ClientAccount.objects.values_list("pk", "hub_id"))
+        return {
+            (keys[s.partner_id], hubs[s.client_id], s.started_on, s.last_qualifying_on)
+            for s in relationship_history(through=day)
+            if s.started_on <= day and (s.ended_on is None or day < s.ended_on)
+        }
 
     def lines_on(self, day: date) -> set:
         return {
