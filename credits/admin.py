@@ -275,7 +275,9 @@ class RecomputeRunAdmin(StaffReadOnly, BoundedChangeListMixin, admin.ModelAdmin)
         """One readable line per warning, not the stored JSON list."""
         if not obj.warnings:
             return _("None")
-        return format_html_join("", '<p class="run-warning">{}</p>', ((w,) for w in obj.warnings))
+        return format_html_join(
+            "", '<p class="run-warning">{}</p>', ((w,) for w in obj.warning_texts)
+        )
 
     def has_recompute_permission(self, request: HttpRequest) -> bool:
         return is_program_admin(request.user)

@@ -37,6 +37,7 @@ from credits.models import (
     RecomputeRun,
     Standing,
 )
+from credits.models.results import warning_text
 from credits.sql import add_days, days_between, execute, points_sql
 from credits.staleness import data_version
 from credits.standings import DayStandings, standings_compute
@@ -375,7 +376,7 @@ def run_finish(*, run: RecomputeRun) -> RecomputeRun:
                 raise RecomputeBusy(f"Run {run.pk} is not running; not publishing it.")
             _publish(run=run, computed=computed)
     for warning in computed.warnings:
-        log.warning("recompute %s: %s", day, warning)
+        log.warning("recompute %s: %s", day, warning_text(warning))
     run.refresh_from_db()
     return run
 

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
+from django.utils.translation import gettext_noop
 
 from accounts.models import Partner
 from credits.models import ProgramSettings, RecomputeRun, Standing, Tier
@@ -87,9 +88,18 @@ def _activity_counts(day: date, windows: set[int]) -> dict[int, dict[int, int]]:
     }
 
 
-def _missing_rate_warnings(run: RecomputeRun, sold_missing: int) -> list[str]:
+NO_UNIT = gettext_noop(
+    "No units-per-point rate for %(currency)s on %(day)s: %(count)d credit line(s) have no points."
+)
+DEALS_NO_RATE = gettext_noop("%(count)d deal(s) have no rate in force on their close date.")
+
+
+def _missing_rate_warnings(run: RecomputeRun, sold_missing: int) -> list[dict]:
+    """Stored as a message and its values (`RecomputeRun.warning_texts` reads them in the
+    reader's language)."""
+    day = run.day.isoformat()
     warnings = [
-        f"No units-per-point rate for {currency} on {run.day}: {n} credit line(s) have no points."
+        {"message": NO_UNIT, "values": {"currency": currency, "day": day, "count": n}}
         for currency, n in fetch(
             "SELECT currency, COUNT(*) FROM credits_creditline"
             " WHERE run_id = %(run)s AND points IS NULL GROUP BY currency ORDER BY currency",
@@ -97,7 +107,7 @@ def _missing_rate_warnings(run: RecomputeRun, sold_missing: int) -> list[str]:
         )
     ]
     if sold_missing:
-        warnings.append(f"{sold_missing} deal(s) have no rate in force on their close date.")
+        warnings.append({"message": DEALS_NO_RATE, "values": {"count": sold_missing}})
     return warnings
 
 
@@ -106,7 +116,7 @@ class DayStandings:
     standings: list[Standing]
     met: dict[int, list[str]]  # partner id → names of the tiers whose minimums it met
     tiers: list[Tier]  # in force on the day, lowest rank first
-    warnings: list[str]
+    warnings: list[dict]
 
 
 def standings_compute(*, run: RecomputeRun) -> DayStandings:

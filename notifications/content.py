@@ -142,4 +142,4 @@ def missing_rates(*, day: date) -> list[str]:
     result = DayResult.objects.select_related("run").filter(day=day).first()
     if result is None or upstream.is_stale(day):
         return []
-    return list(result.run.warnings)
+    return result.run.warning_texts

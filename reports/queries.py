@@ -448,7 +448,7 @@ def missing_rate_warnings(
     partner and/or client, only about the lines (and the partner's deals) the page includes,
     naming only that partner's clients."""
     if partner is None and client is None:
-        return list(run.warnings or [])
+        return run.warning_texts
     lines = CreditLine.objects.filter(run=run, points__isnull=True)
     if partner is not None:
         lines = lines.filter(partner=partner)

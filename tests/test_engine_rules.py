@@ -236,7 +236,7 @@ def test_missing_rate_gives_a_line_without_points_and_a_warning() -> None:
     line = lines("2026-03-01")[("100", "500")]
     assert line.points is None and line.share == Decimal("1000.00")
     run = recompute_day(day=D("2026-03-01"))
-    assert any("CHF" in w for w in run.warnings)
+    assert any("CHF" in w for w in run.warning_texts)
     assert standing("2026-03-01", "100").missing_rate is True
 
 

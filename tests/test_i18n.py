@@ -281,3 +281,21 @@ def test_a_partner_page_names_deal_kinds_and_missing_rates_in_italian(
     html = page.content.decode()
     assert "<td>Procurato</td>" in html and "Sourced" not in html
     assert "(cliente 5009)" in html and "(client " not in html
+
+
+def test_run_warnings_speak_the_readers_language(world, staff) -> None:
+    """Stored as a message and its values: English on the command line, Italian on a page."""
+    nok = make_client("5009", currency="NOK")  # no units-per-point rate for NOK
+    give_access(world["erin"], nok)
+    act(world["erin"], nok, "2026-03-20T10:00")
+    said = io.StringIO()
+    call_command("recompute_credits", "--date", DAY.isoformat(), stdout=io.StringIO(), stderr=said)
+    assert (
+        "2026-03-31: warning: No units-per-point rate for NOK on 2026-03-31: 1 credit line(s) "
+        "have no points."
+    ) in said.getvalue()
+    client = Client(headers={"accept-language": "it"})
+    client.force_login(staff)
+    for url in (reverse("reports:standings"), reverse("reports:home")):
+        html = client.get(url, {"date": DAY.isoformat()}).content.decode()
+        assert "Nessun tasso unità per punto per NOK il 2026-03-31: 1 righe di credito" in html, url

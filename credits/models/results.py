@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from accounts.models import ClientAccount, Employee, Partner
 from partnercredit import days
@@ -72,6 +73,14 @@ class CountedDay(models.Model):
         return f"{self.partner_id}/{self.client_id} {self.day}: {self.activities}"
 
 
+def warning_text(warning: dict | str) -> str:
+    """A run warning in the active language: stored as a message and its values (runs from
+    before revision 2 stored English text)."""
+    if isinstance(warning, str):
+        return warning
+    return gettext(warning["message"]) % warning["values"]
+
+
 class RecomputeRun(models.Model):
     """One computation of one day. At most one is queued or running per day."""
 
@@ -128,6 +137,11 @@ class RecomputeRun(models.Model):
         if not self.chunks_total:
             return 0
         return min(99, 100 * self.chunks_done // (self.chunks_total + 1))
+
+    @property
+    def warning_texts(self) -> list[str]:
+        """The run's warnings (missing rates) in the reader's language."""
+        return [warning_text(w) for w in self.warnings or []]
 
 
 class RecomputeBatch(models.Model):

@@ -25,7 +25,7 @@ class Command(BaseCommand):
         writer = csvsafe.writer(self.stdout)
         writer.writerow(CREDIT_LINE_COLUMNS)
         writer.writerows(credit_line_export_rows(day, partner=chosen))
-        for warning in run.warnings:
+        for warning in run.warning_texts:
             self.stderr.write(f"warning: {warning}")
         if stale := stale_warning(day):
             self.stderr.write(f"warning: {stale}")

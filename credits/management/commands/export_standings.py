@@ -18,7 +18,7 @@ class Command(BaseCommand):
         writer = csvsafe.writer(self.stdout)
         writer.writerow(STANDING_COLUMNS)
         writer.writerows(standing_export_rows(day))
-        for warning in run.warnings:
+        for warning in run.warning_texts:
             self.stderr.write(f"warning: {warning}")
         if stale := stale_warning(day):
             self.stderr.write(f"warning: {stale}")

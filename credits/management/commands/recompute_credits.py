@@ -54,7 +54,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{run.day}: {run.credit_lines} credit lines, {run.partners} partners (run {run.pk})"
         )
-        for warning in run.warnings:
+        for warning in run.warning_texts:
             self.stderr.write(f"{run.day}: warning: {warning}")
 
     def _days(
