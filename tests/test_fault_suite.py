@@ -4,11 +4,13 @@ After each fault every day must be published again, equal to a clean run, within
 2 × RECOMPUTE_STALE_SECONDS of the work being possible again, with no orphan rows — and no
 person doing anything. The figures are printed (`pytest -s` shows them; CI logs keep them)."""
 
+import contextlib
 import os
 import random
 import signal
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -132,13 +134,43 @@ def wait_done(batch: RecomputeBatch, seconds: float) -> float:
     )
 
 
-def kill_worker(app) -> int:
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (Linux /proc): the pool, and the beat embedded by --beat."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:  # gone meanwhile
+            continue
+        for child in map(int, children):
+            found += [child, *descendants(child)]
+    return found
+
+
+def strays() -> list[int]:
+    """Worker processes of this test session still alive (by their beat schedule file)."""
+    mark = f"test-beat-{os.getpid()}".encode()
+    alive = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            if mark in cmdline.read_bytes():  # a zombie's is empty
+                alive.append(int(cmdline.parent.name))
+    return alive
+
+
+def worker_mains(app) -> list[int]:
+    """The pids of the running workers' main processes."""
     stats = app.control.inspect(timeout=3).stats() or {}
-    pids = [s["pid"] for s in stats.values()] + [
-        p for s in stats.values() for p in s["pool"]["processes"]
-    ]
+    return [s["pid"] for s in stats.values()]
+
+
+def kill_worker(mains: list[int]) -> int:
+    """kill -9 of the workers and every process they started, at once. (The pool's processes
+    alone left the beat embedded by --beat alive: an orphan that kept sending its schedule.)"""
+    pids = {*mains, *(child for pid in mains for child in descendants(pid))}
     for pid in pids:
-        os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     return len(pids)
 
 
@@ -148,16 +180,28 @@ def test_kill_9_at_random_points_of_a_14_day_recompute_heals_by_itself(clean: di
     for trial in range(10):
         batch = start_batch()
         with running_worker(redis_url(), beat=True, extra_env=WORKER_ENV) as app:
+            mains = worker_mains(app)
             app.send_task("credits.tasks.recompute_batch_step", args=[batch.pk])
-            time.sleep(rng.uniform(0.2, 3.0))
+            # A random day, and a random moment of it: the kill lands inside the batch.
+            target = rng.randrange(12)
+            deadline = time.monotonic() + 120
+            while batch.done < target and time.monotonic() < deadline:
+                time.sleep(0.05)
+                batch.refresh_from_db()
+            time.sleep(rng.uniform(0.0, 0.5))
+            killed = kill_worker(mains)
             batch.refresh_from_db()
             done_at_kill = batch.done
-            killed = kill_worker(app)
+            assert done_at_kill < batch.total, f"trial {trial}: the kill came after the batch"
         with running_worker(redis_url(), beat=True, extra_env=WORKER_ENV):
             # The dead run is failed after STALE seconds without a heartbeat and its day
             # computed again; the slack is one day's work on a loaded machine.
             healed = wait_moving(batch, done_at_kill, 2 * STALE + 30)
             finished = wait_done(batch, 300)
+        deadline = time.monotonic() + 20
+        while strays() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert strays() == [], f"trial {trial}: worker processes left running"
         batch.refresh_from_db()
         assert batch.status == "succeeded", batch.error
         assert snapshot() == clean, f"trial {trial}: results differ from the clean run"
