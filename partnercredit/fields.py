@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.expressions import Combinable, Expression
+from django.utils.translation import gettext as _
 
 from partnercredit.validators import AsciiDecimalField
 
@@ -22,7 +23,7 @@ def to_hundredths(value: Decimal | int | str) -> int:
     amount = Decimal(value)
     scaled = amount * 100
     if scaled != scaled.to_integral_value():
-        raise ValidationError(f"{value} has more than two decimals.")
+        raise ValidationError(_("%(value)s has more than two decimals.") % {"value": value})
     return int(scaled)
 
 
@@ -51,7 +52,9 @@ class Hundredths(models.BigIntegerField):
         try:
             return Decimal(str(value)).quantize(HUNDREDTH)
         except ArithmeticError as exc:
-            raise ValidationError(f"{value!r} is not a decimal number.") from exc
+            raise ValidationError(
+                _("%(value)s is not a decimal number.") % {"value": repr(value)}
+            ) from exc
 
     def get_prep_value(self, value: Decimal | int | str | None) -> int | None:
         if value is None:

@@ -4,6 +4,7 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext as _
 from simple_history.models import HistoricalRecords
 
 from partnercredit.fields import Hundredths
@@ -45,10 +46,10 @@ def validate_month_days(value: str) -> None:
         days = [_month_day(part) for part in value.split(",") if part.strip()]
     except ValueError as exc:
         raise ValidationError(
-            "Write days as MM-DD, separated by commas (e.g. 01-15,07-15)."
+            _("Write days as MM-DD, separated by commas (e.g. 01-15,07-15).")
         ) from exc
     if not days:
-        raise ValidationError("Name at least one recalibration day.")
+        raise ValidationError(_("Name at least one recalibration day."))
 
 
 class ProgramSettings(models.Model):
