@@ -9,10 +9,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q
+from django.utils.functional import lazy
 from django.utils.translation import gettext
 
 from accounts.models import Assignment, ClientAccount, Partner, Seat
 from credits.models import CreditLine, DayResult, RecomputeRun, Standing
+from credits.models.results import warning_text
 from credits.why_no_credit import credit_check
 from notifications import upstream
 from partnercredit.days import day_end
@@ -138,8 +140,12 @@ def run_problems(*, day: date) -> RunProblems:
 
 
 def missing_rates(*, day: date) -> list[str]:
-    """The warnings of the run published for `day` (missing currency rates), if it is fresh."""
+    """The warnings of the run published for `day` (missing currency rates), if it is fresh:
+    lazy, so that each e-mail reads them in its recipient's language."""
     result = DayResult.objects.select_related("run").filter(day=day).first()
     if result is None or upstream.is_stale(day):
         return []
-    return result.run.warning_texts
+    return [_warning_text(warning) for warning in result.run.warnings or []]
+
+
+_warning_text = lazy(warning_text, str)

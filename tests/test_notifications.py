@@ -319,6 +319,19 @@ def test_staff_hear_of_missing_currency_rates_and_can_switch_it_off(world, smtp,
     assert smtp.to("rita@program.example") == []
 
 
+def test_a_missing_rate_alert_speaks_its_readers_language(world, smtp, staff) -> None:
+    swiss = make_client("5003", currency="CHF", amount="900.00")
+    give_access(world["erin"], swiss)
+    act(world["erin"], swiss, "2026-03-30T10:00")
+    recompute_day(day=DAY)
+    preference_update(user=staff, language="it")
+
+    notifications_send(day=TODAY)
+
+    [alert] = smtp.to("staff@program.example")
+    assert "Nessun tasso unità per punto per CHF il 2026-03-31: 1 righe di credito" in _text(alert)
+
+
 # --- preferences ------------------------------------------------------------------------------
 
 
