@@ -7,8 +7,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from credits.import_tasks import import_job_run
+from credits.importing.report import ImportReport
 from credits.models import Activity, ImportJob
 from tests.builders import give_access, make_client, make_employee
 from tests.test_import import HEADER, activity
@@ -146,3 +148,12 @@ def test_an_italian_upload_reports_in_italian_and_the_command_line_stays_english
         call_command("import_events", str(path), stdout=out, stderr=out)
     said = out.getvalue() + str(refused.value)
     assert "line 2: at: '2026/04/03' is not a valid ISO date or datetime" in said
+
+
+def test_the_errors_of_an_italian_report_are_sorted_by_line_too() -> None:
+    with translation.override("it"):
+        report = ImportReport()
+        report.reject(12, "at", "x")  # the first pass reports event rows, the second activities
+        report.reject(3, "partner", "y")
+        report.sort_errors()
+    assert [error.split(":")[0] for error in report.errors] == ["riga 3", "riga 12"]

@@ -46,5 +46,6 @@ class ImportReport:
 
 
 def _line_of(error: str) -> int:
-    head = error.split(":", 1)[0]
-    return int(head[5:]) if head.startswith("line ") else 1 << 62
+    """The N of `line N: …`, in any language (`riga N: …`)."""
+    number = error.split(":", 1)[0].rpartition(" ")[2]
+    return int(number) if number.isdigit() else 1 << 62
