@@ -162,3 +162,7 @@ def not_utf8(byte: int, position: int) -> str:
         "byte": f"0x{byte:02x}",
         "position": position,
     }
+
+
+def more_errors() -> str:
+    return _("… more errors not kept here")

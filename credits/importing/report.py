@@ -29,7 +29,7 @@ class ImportReport:
         if len(self.errors) < MAX_ERRORS_KEPT:
             self.errors.append(message)
         elif len(self.errors) == MAX_ERRORS_KEPT:
-            self.errors.append("… more errors not kept here")
+            self.errors.append(messages.more_errors())
         if self.on_error is not None:
             self.on_error(message)
 
