@@ -24,7 +24,7 @@ from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from accounts.models import ClientAccount
-from credits import tiers
+from credits import partitions, tiers
 from credits.models import (
     CountedDay,
     CreditLine,
@@ -217,6 +217,7 @@ def run_prepare(*, run: RecomputeRun, chunks: int | None = None) -> list[Recompu
 
 
 def _chunks_create(*, run: RecomputeRun, chunks: int | None = None) -> list[RecomputeChunk]:
+    partitions.months_ensure(run.day)
     bounds = ClientAccount.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
     count = max(1, chunks or settings.RECOMPUTE_CHUNKS)
     lo, hi = bounds["lo"] or 0, bounds["hi"] or 0
@@ -342,7 +343,7 @@ def chunk_compute(*, chunk: RecomputeChunk) -> bool:
             return False
         _roomy_sorts()
         CreditLine.objects.filter(
-            run=run, client_id__gte=chunk.client_lo, client_id__lte=chunk.client_hi
+            day=run.day, run=run, client_id__gte=chunk.client_lo, client_id__lte=chunk.client_hi
         ).delete()
         execute(_credit_lines_sql(), params)
         # Last, and only while the run is live: a chunk delivered again after its run was
@@ -398,8 +399,10 @@ def _publish(*, run: RecomputeRun, computed: DayStandings) -> None:
     DayResult.objects.update_or_create(
         day=day, defaults={"run": run, "computed_at": now, "data_version": run.data_version}
     )
-    CreditLine.objects.filter(day=day).exclude(run=run).delete()
-    Standing.objects.filter(day=day).exclude(run=run).delete()
+    # The day's other runs' rows, found by run (an index) in the day's partition.
+    superseded = RecomputeRun.objects.filter(day=day).exclude(pk=run.pk).values("pk")
+    CreditLine.objects.filter(day=day, run__in=superseded).delete()
+    Standing.objects.filter(day=day, run__in=superseded).delete()
     RecomputeRun.objects.filter(pk=run.pk).update(
         status=Status.SUCCEEDED,
         finished_at=now,

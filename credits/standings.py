@@ -34,7 +34,7 @@ _SOLD_POINTS = f"""
 
 _MANAGED_POINTS = """
     SELECT partner_id, SUM(points), COUNT(*), SUM(CASE WHEN points IS NULL THEN 1 ELSE 0 END)
-    FROM credits_creditline WHERE run_id = %(run)s GROUP BY partner_id
+    FROM credits_creditline WHERE run_id = %(run)s AND day = %(day)s GROUP BY partner_id
 """
 
 _ACTIVITY_COUNT = """
@@ -102,8 +102,9 @@ def _missing_rate_warnings(run: RecomputeRun, sold_missing: int) -> list[dict]:
         {"message": NO_UNIT, "values": {"currency": currency, "day": day, "count": n}}
         for currency, n in fetch(
             "SELECT currency, COUNT(*) FROM credits_creditline"
-            " WHERE run_id = %(run)s AND points IS NULL GROUP BY currency ORDER BY currency",
-            {"run": run.pk},
+            " WHERE run_id = %(run)s AND day = %(day)s AND points IS NULL"
+            " GROUP BY currency ORDER BY currency",
+            {"run": run.pk, "day": run.day},
         )
     ]
     if sold_missing:
@@ -126,7 +127,10 @@ def standings_compute(*, run: RecomputeRun) -> DayStandings:
     day = run.day
     tiers = tiers_in_force(day)
     windows = {30} | {t.activity_window_days for t in tiers if t.min_activities is not None}
-    managed = {p: (m, n, missing) for p, m, n, missing in fetch(_MANAGED_POINTS, {"run": run.pk})}
+    managed = {
+        p: (m, n, missing)
+        for p, m, n, missing in fetch(_MANAGED_POINTS, {"run": run.pk, "day": day})
+    }
     sold_lo = sold_window_start(day=day, months=ProgramSettings.load().sold_window_months)
     sold = {
         p: (s, missing) for p, s, missing in fetch(_SOLD_POINTS, {"sold_lo": sold_lo, "day": day})

@@ -264,12 +264,32 @@ class PublishedQuerySet(models.QuerySet):
 
 
 class CreditLine(models.Model):
-    """A (partner, client) relationship open on `day`, with its share and points."""
+    """A (partner, client) relationship open on `day`, with its share and points.
 
-    run = models.ForeignKey(RecomputeRun, on_delete=models.CASCADE, related_name="+")
+    Written only by the engine, from the rows its foreign keys name, and read by run: so no
+    database foreign keys (their checks were a quarter of a day's commit) and no single-column
+    indexes, only the two the reads use. On PostgreSQL the table is partitioned by month of
+    `day` (credits/partitions.py).
+    """
+
+    run = models.ForeignKey(
+        RecomputeRun,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     day = models.DateField()
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
-    client = models.ForeignKey(ClientAccount, on_delete=models.PROTECT, related_name="+")
+    partner = models.ForeignKey(
+        Partner, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    client = models.ForeignKey(
+        ClientAccount,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     currency = models.CharField(max_length=3)
     mrr = Hundredths()
     partners_sharing = models.PositiveIntegerField()
@@ -278,7 +298,12 @@ class CreditLine(models.Model):
     relationship_started = models.DateField()
     last_qualifying_activity = models.DateField()
     last_employee = models.ForeignKey(
-        Employee, null=True, on_delete=models.PROTECT, related_name="+"
+        Employee,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     credit_until = models.DateField()
 
