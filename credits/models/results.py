@@ -47,13 +47,26 @@ class CountedDay(models.Model):
     the grace period before it, or an immediate end since the previous counted activity.
     """
 
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
-    client = models.ForeignKey(ClientAccount, on_delete=models.CASCADE, related_name="+")
+    # A derived table, written only by the refresh from the rows these name: no database
+    # foreign keys (three deferred checks a row at commit) and no single-column indexes (the
+    # composite ones below lead with partner and with client; nothing reads by employee).
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    client = models.ForeignKey(
+        ClientAccount,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     day = models.DateField()
     activities = models.PositiveIntegerField()
     first_at = models.DateTimeField()
     last_at = models.DateTimeField()
-    last_employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="+")
+    last_employee = models.ForeignKey(
+        Employee, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     starts_run = models.BooleanField(default=False)
 
     class Meta:
