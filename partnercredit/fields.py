@@ -63,3 +63,19 @@ class Hundredths(models.BigIntegerField):
 
     def formfield(self, **kwargs: Any) -> AsciiDecimalField:
         return AsciiDecimalField(max_digits=17, decimal_places=2, required=not self.blank, **kwargs)
+
+
+def unchecked_key(
+    to: type[models.Model], *, on_delete: Any, related_name: str = "+", null: bool = False
+) -> "models.ForeignKey[Any, Any]":
+    """A foreign key the database neither checks nor indexes, for the tables written in bulk
+    (activities, counted days, credit lines): their writers take the ids from existing rows,
+    their reads go through composite indexes, and every check and index costs each row."""
+    return models.ForeignKey(
+        to,
+        on_delete=on_delete,
+        related_name=related_name,
+        null=null,
+        db_index=False,
+        db_constraint=False,
+    )

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import ClientAccount, Employee, Partner
-from partnercredit.fields import Hundredths
+from partnercredit.fields import Hundredths, unchecked_key
 from partnercredit.validators import validate_amount
 
 
@@ -20,23 +20,9 @@ class Activity(models.Model):
     # and never deleted from. So: no database-level foreign-key triggers and no single-column
     # indexes — (employee, client, at) and (day) serve every read — because each costs the
     # bulk import per row.
-    partner = models.ForeignKey(
-        Partner, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
-    )
-    employee = models.ForeignKey(
-        Employee,
-        on_delete=models.PROTECT,
-        related_name="activities",
-        db_index=False,
-        db_constraint=False,
-    )
-    client = models.ForeignKey(
-        ClientAccount,
-        on_delete=models.PROTECT,
-        related_name="activities",
-        db_index=False,
-        db_constraint=False,
-    )
+    partner = unchecked_key(Partner, on_delete=models.PROTECT)
+    employee = unchecked_key(Employee, on_delete=models.PROTECT, related_name="activities")
+    client = unchecked_key(ClientAccount, on_delete=models.PROTECT, related_name="activities")
     at = models.DateTimeField()
     day = models.DateField()
     tool = models.CharField(max_length=40)

@@ -9,7 +9,7 @@ from django.utils.translation import gettext
 
 from accounts.models import ClientAccount, Employee, Partner
 from partnercredit import days
-from partnercredit.fields import Hundredths
+from partnercredit.fields import Hundredths, unchecked_key
 
 
 class EngineState(models.Model):
@@ -50,23 +50,13 @@ class CountedDay(models.Model):
     # A derived table, written only by the refresh from the rows these name: no database
     # foreign keys (three deferred checks a row at commit) and no single-column indexes (the
     # composite ones below lead with partner and with client; nothing reads by employee).
-    partner = models.ForeignKey(
-        Partner, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
-    )
-    client = models.ForeignKey(
-        ClientAccount,
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    partner = unchecked_key(Partner, on_delete=models.CASCADE)
+    client = unchecked_key(ClientAccount, on_delete=models.CASCADE)
     day = models.DateField()
     activities = models.PositiveIntegerField()
     first_at = models.DateTimeField()
     last_at = models.DateTimeField()
-    last_employee = models.ForeignKey(
-        Employee, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
-    )
+    last_employee = unchecked_key(Employee, on_delete=models.CASCADE)
     starts_run = models.BooleanField(default=False)
 
     class Meta:
@@ -285,24 +275,10 @@ class CreditLine(models.Model):
     `day` (credits/partitions.py).
     """
 
-    run = models.ForeignKey(
-        RecomputeRun,
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    run = unchecked_key(RecomputeRun, on_delete=models.CASCADE)
     day = models.DateField()
-    partner = models.ForeignKey(
-        Partner, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
-    )
-    client = models.ForeignKey(
-        ClientAccount,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    partner = unchecked_key(Partner, on_delete=models.PROTECT)
+    client = unchecked_key(ClientAccount, on_delete=models.PROTECT)
     currency = models.CharField(max_length=3)
     mrr = Hundredths()
     partners_sharing = models.PositiveIntegerField()
@@ -310,14 +286,7 @@ class CreditLine(models.Model):
     points = Hundredths(null=True, blank=True, help_text="Empty: no currency rate in force.")
     relationship_started = models.DateField()
     last_qualifying_activity = models.DateField()
-    last_employee = models.ForeignKey(
-        Employee,
-        null=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    last_employee = unchecked_key(Employee, on_delete=models.PROTECT, null=True)
     credit_until = models.DateField()
 
     objects = PublishedQuerySet.as_manager()
