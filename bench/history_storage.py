@@ -10,11 +10,59 @@ import argparse
 import os
 import sys
 import time
+from datetime import date
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "partnercredit.settings")
 
 MB = 1024 * 1024
+
+
+OLD_COLUMNS = (
+    "id, day, currency, mrr, partners_sharing, share, points, relationship_started,"
+    " last_qualifying_activity, credit_until, client_id, last_employee_id, partner_id, run_id"
+)
+NEW_COLUMNS = (
+    "id, run_id, partner_id, client_id, last_employee_id, mrr, share, points, day,"
+    " relationship_started, last_qualifying_activity, credit_until, partners_sharing, currency"
+)
+NEW_INDEXES = ("PRIMARY KEY (id, day)", "(run_id, partner_id)", "(run_id, client_id)")
+OLD_INDEXES = (
+    "PRIMARY KEY (id)",
+    "(run_id, partner_id)",
+    "(run_id, client_id)",
+    "(client_id)",
+    "(last_employee_id)",
+    "(partner_id)",
+    "(run_id)",
+)
+
+
+def _packed(connection: Any, day: date, columns: str, indexes: tuple[str, ...]) -> float:
+    """Bytes per line of `day`'s lines in a fresh scratch table with these columns (in this
+    order) and indexes: the size without the free space that deleted rows leave."""
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_creditline_before")
+        cursor.execute(
+            f"CREATE TABLE bench_creditline_before AS SELECT {columns}"
+            " FROM credits_creditline WHERE day = %s ORDER BY id",
+            [day],
+        )
+        for n, index in enumerate(indexes):
+            if index.startswith("PRIMARY"):
+                cursor.execute(f"ALTER TABLE bench_creditline_before ADD {index}")
+            else:
+                cursor.execute(f"CREATE INDEX bench_before_{n} ON bench_creditline_before {index}")
+        cursor.execute(
+            "SELECT pg_total_relation_size('bench_creditline_before'),"
+            " (SELECT COUNT(*) FROM bench_creditline_before)"
+        )
+        size, rows = cursor.fetchone()
+        cursor.execute("DROP TABLE bench_creditline_before")
+    return size / rows if rows else 0.0
 
 
 def main() -> None:
@@ -64,6 +112,20 @@ def main() -> None:
         f"bytes per day at {last} ({last_day_lines:,} lines): {per_line * last_day_lines / MB:,.1f} MB"
     )
     print(f"a year of such days: {per_line * last_day_lines * 365 / 1024**3:,.1f} GB")
+    for name, columns, kept in (
+        ("as stored now, packed (the new column order, three indexes)", NEW_COLUMNS, NEW_INDEXES),
+        (
+            "as stored before migration 0014 (old column order, seven indexes)",
+            OLD_COLUMNS,
+            OLD_INDEXES,
+        ),
+    ):
+        packed = _packed(connection, last, columns, kept)
+        if packed:
+            print(
+                f"{last}'s lines {name}: {packed:,.1f} bytes per line, "
+                f"{packed * last_day_lines * 365 / 1024**3:,.1f} GB a year"
+            )
     for table in ("credits_standing", "credits_tierday", "credits_countedday"):
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT COUNT(DISTINCT day) FROM {table}")
