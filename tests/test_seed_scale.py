@@ -1,5 +1,6 @@
 """seed_scale and bench at a tiny size (issue 7): the loader on SQLite and PostgreSQL alike."""
 
+import re
 from datetime import date
 from io import StringIO
 
@@ -98,3 +99,6 @@ def test_bench_prints_its_numbers_at_a_tiny_size() -> None:
     text = out.getvalue()
     for name in ["counted_days_refresh:", "one day's recompute:", "2-day backfill:", "peak RSS"]:
         assert name in text
+    share = re.search(r"credited tier share of one day's recompute: ([\d.]+) %", text)
+    assert share is not None, text
+    assert 0 < float(share.group(1)) < 100

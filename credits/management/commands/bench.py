@@ -4,7 +4,8 @@
 2. Refresh: `counted_days_refresh` over the whole history (marked stale from the first day).
 3. Tier history: the credited tier's rows of every day before LAST (derived once), then
    One day: `recompute_credits --date LAST` in a child process — wall time and peak RSS; then
-   the nightly case, the same after marking that day's activities stale.
+   the nightly case, the same after marking that day's activities stale; then the credited
+   tier's share of a day's recompute (LAST again, in this process, its tier steps timed).
 4. Backfill: `recompute_credits --from LAST−29 --to LAST` in a child process — the same;
    then a catch-up: a change to LAST−29 makes those days stale, `recompute_credits --stale`.
 5. Pages: p50/p95 of the standings page, the staff home page, the busiest partner's page and
@@ -32,6 +33,7 @@ from django.db.models import Count, Max, Min
 from django.test import Client
 
 from accounts.models import Employee, Partner
+from credits import engine, tiers
 from credits.engine import counted_days_refresh, tiers_history
 from credits.management.commands.seed_scale import seed_record_path
 from credits.models import Activity, CreditLine
@@ -71,6 +73,34 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
         return ms[0], ms[0]
     cuts = statistics.quantiles(ms, n=20, method="inclusive")
     return statistics.median(ms), cuts[18]
+
+
+def credited_tier_share(day: date) -> tuple[float, float, float, float]:
+    """Recompute `day` in this process, timing the credited tier's two steps (deriving the
+    day's tier rows, and checking that the earlier days are derived): (total, tier, derive,
+    check) in seconds."""
+    spent = {"derive": 0.0, "check": 0.0}
+
+    def timed(name: str, function: Any) -> Any:
+        def wrapper(**kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(**kwargs)
+            finally:
+                spent[name] += time.perf_counter() - started
+
+        return wrapper
+
+    derive, check = tiers.tiers_derive, engine.tiers_history
+    tiers.tiers_derive = timed("derive", derive)  # the engine calls both through the modules
+    engine.tiers_history = timed("check", check)
+    try:
+        started = time.perf_counter()
+        engine.recompute_day(day=day)
+        total = time.perf_counter() - started
+    finally:
+        tiers.tiers_derive, engine.tiers_history = derive, check
+    return total, spent["derive"] + spent["check"], spent["derive"], spent["check"]
 
 
 class Command(BaseCommand):
@@ -125,6 +155,14 @@ class Command(BaseCommand):
         )  # the nightly case: the day's activities arrived since
         seconds, _, _ = run(["recompute_credits", "--date", last.isoformat()])
         self.say("nightly recompute (the day re-aggregated first)", seconds, "s")
+        total, tier, derive, check = credited_tier_share(last)
+        self.say(
+            "credited tier share of one day's recompute",
+            100 * tier / total,
+            "%",
+            f"{tier * 1000:.0f} ms of {total:.2f} s: derive {derive * 1000:.0f} ms, "
+            f"history check {check * 1000:.0f} ms",
+        )
         n = options["backfill_days"]
         lo = max(first, last - timedelta(days=n - 1))
         seconds, peak, _ = run(
