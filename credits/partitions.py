@@ -4,8 +4,9 @@ month of `day` (migration 0014 makes the table partitioned).
 A year of daily history at the default program size is some 100 million lines. In one table,
 every replaced day left its old lines as dead rows for a vacuum of the whole table (and its
 indexes) to find; by month, the rows a recompute deletes — a replaced day, a tier-history
-scratch run — are in one month's partition, which autovacuum reclaims on its own soon after
-(see `AUTOVACUUM`), and a month of old detail can be dropped whole. Reads go by run, and name
+scratch run — are in one month's partition, which autovacuum reclaims soon after (see
+`AUTOVACUUM`; the engine does not vacuum itself yet, so a server with autovacuum off keeps
+the dead rows), and a month of old detail can be dropped whole. Reads go by run, and name
 the day where they can, so PostgreSQL looks in one partition.
 
 The engine makes the partition of a day's month (and of the month after, so that a new month
